@@ -4,12 +4,33 @@
 >>> model = attnlab.load("smollm2")                     # doctest: +SKIP
 >>> t = model.run("The cat sat on the mat. The cat")    # doctest: +SKIP
 >>> t.pattern(18, 6)                                    # doctest: +SKIP
+
+Names are imported on first use, so ``import attnlab`` (and the ``attnlab`` command) start fast.
 """
+import importlib
+
 from ._errors import AttnlabError
-from ._interventions import Add, Block, Patch
-from ._load import load
-from ._model import Model
-from ._trace import Trace
 
 __version__ = "0.1.0"
-__all__ = ["Add", "AttnlabError", "Block", "Model", "Patch", "Trace", "load", "__version__"]
+
+_PUBLIC = {
+    "load": "_load",
+    "Model": "_model",
+    "Trace": "_trace",
+    "Add": "_interventions",
+    "Block": "_interventions",
+    "Patch": "_interventions",
+}
+__all__ = ["AttnlabError", "__version__", *_PUBLIC]
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'attnlab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
