@@ -76,9 +76,12 @@ def _dtype(dtype, dev: torch.device, n_params: int) -> torch.dtype:
 
 
 def _load_new(name: str, dev: torch.device, dtype) -> Model:
-    from . import _embedded, _tiny
+    from . import _embedded
 
-    if name in _tiny.TINY_MODELS:
+    if name.startswith("tiny-"):
+        from . import _tiny
+        if name not in _tiny.TINY_MODELS:
+            raise AttnlabError(f"unknown tiny model {name!r}; attnlab ships {', '.join(_tiny.TINY_MODELS)}.")
         module, tok, _meta = _tiny.load_tiny(name, device="cpu")
         module.to(device=dev, dtype=_dtype(dtype, dev, 0))
         return Model(module, tok, name)
@@ -98,12 +101,11 @@ def _from_folder(path, name: str, dev: torch.device, dtype, hub_id: bool = False
         tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
     except (OSError, ValueError) as e:
         from ._embedded import EMBEDDED
-        from ._tiny import TINY_MODELS
         where = "is not in the local Hugging Face cache (attnlab never downloads from the hub)" if hub_id \
             else "could not be read"
         raise AttnlabError(
             f"{name!r} {where}: {str(e).splitlines()[0][:200]}. Use an embedded model "
-            f"({', '.join(EMBEDDED)}), a tiny model ({', '.join(TINY_MODELS)}), or a local folder holding "
+            f"({', '.join(EMBEDDED)}), a tiny model (attnlab.load('tiny-induction'), ...), or a local folder holding "
             "config.json, weights and tokenizer files.") from None
     archs = getattr(config, "architectures", None) or []
     causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs) or config.model_type != "bert"

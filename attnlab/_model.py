@@ -322,24 +322,42 @@ class Model:
         steps = min(max_new_tokens, limit - len(ids))
         if steps < 1:
             raise AttnlabError(f"the prompt already fills {self.name}'s context of {limit} tokens; shorten it.")
+        run = compile_pass(self, len(ids), ablate=ablate, how=how, record=False)
+        if self.family == "attnlab_tiny":
+            out = self._generate_by_recompute(ids, steps, run, temperature, seed)
+        else:
+            out = self._generate_with_cache(ids, steps, run, temperature, seed)
+        t = self.run(out, ablate=ablate, how=how)
+        t.n_prompt = len(ids)
+        return t
+
+    def _generate_with_cache(self, ids, steps, run: Pass, temperature, seed) -> list[int]:
+        """transformers' generate with its KV cache; head ablations apply to every new position."""
+        from transformers import GenerationConfig
+
+        eos = getattr(self.tokenizer, "eos_token_id", None)
+        config = GenerationConfig(max_new_tokens=steps, do_sample=temperature > 0, eos_token_id=eos,
+                                  pad_token_id=eos, temperature=temperature if temperature > 0 else None,
+                                  top_k=None, top_p=None)
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.no_grad(), self._active(run), torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            out = self.module.generate(torch.tensor([ids], device=self.device), generation_config=config)
+        return out[0].tolist()
+
+    def _generate_by_recompute(self, ids, steps, run: Pass, temperature, seed) -> list[int]:
+        """A plain loop that recomputes the whole prefix each step (attnlab's tiny models)."""
         g = torch.Generator().manual_seed(seed)
         out = list(ids)
-        eos = getattr(self.tokenizer, "eos_token_id", None)
-        for _ in range(steps):  # full recompute per step: exact with every intervention, fine for short texts
-            run = compile_pass(self, len(out), ablate=ablate, how=how, record=False)
+        for _ in range(steps):
             hidden = self._forward(torch.tensor([out], device=self.device), run)
             with torch.no_grad():
                 logits = unembed_logits(self._a, hidden[0, -1:]).float()[0].cpu()
             if temperature > 0:
-                nxt = int(torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=g))
+                out.append(int(torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=g)))
             else:
-                nxt = int(logits.argmax())
-            out.append(nxt)
-            if nxt == eos:
-                break
-        t = self.run(out, ablate=ablate, how=how)
-        t.n_prompt = len(ids)
-        return t
+                out.append(int(logits.argmax()))
+        return out
 
 
 def _pass_through(hidden_states, *args, **kwargs):

@@ -1,5 +1,6 @@
 """Exactness of the runner on small randomly initialised models of every supported family (no downloads)."""
 import copy
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from transformers import (BertConfig, BertModel, Gemma3ForCausalLM, Gemma3TextCo
                           LlamaConfig, LlamaForCausalLM)
 
 import attnlab
+import attnlab._interventions
 from attnlab import AttnlabError
 
 
@@ -52,9 +54,12 @@ FAMILIES = {"llama": llama, "gemma3": gemma3, "gpt2": gpt2, "bert": bert}
 IDS = [5, 17, 3, 88, 42, 17, 3, 88, 9, 60, 61, 2]
 
 
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"  # the same checks run on a GPU machine
+
+
 def wrapped(family):
     torch.manual_seed(0)
-    plain = FAMILIES[family]().eval()
+    plain = FAMILIES[family]().eval().to(DEVICE)
     plain.set_attn_implementation("eager")
     model = attnlab.load(copy.deepcopy(plain), tokenizer=IdTokenizer())
     return plain, model
@@ -84,11 +89,15 @@ def plain_outputs(plain, ids, ablate=()):
         handles.append(proj.register_forward_pre_hook(hook))
     try:
         with torch.no_grad():
-            out = plain(torch.tensor([ids]), output_attentions=True)
+            out = plain(torch.tensor([ids], device=DEVICE), output_attentions=True)
     finally:
         for h in handles:
             h.remove()
-    return out
+    return SimpleNamespace(**{k: _cpu(v) for k, v in out.items() if k != "past_key_values"})
+
+
+def _cpu(x):
+    return tuple(_cpu(i) for i in x) if isinstance(x, tuple) else x.cpu()
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -152,12 +161,12 @@ def test_gqa_ablating_one_query_head_changes_only_its_contribution():
     # the attention block's output changes by exactly head 4's slice through the output projection
     o_proj = model._a.attn[1].o_proj
     seen = []
-    handle = o_proj.register_forward_hook(lambda m, i, o: seen.append(o[0].detach().numpy()))
+    handle = o_proj.register_forward_hook(lambda m, i, o: seen.append(o[0].detach().cpu().numpy()))
     model.run(IDS)
     model.run(IDS, ablate=[(1, 4)])
     handle.remove()
     d = model.head_dim
-    expected = -clean.head_output(1, 4) @ o_proj.weight.detach()[:, 4 * d:5 * d].numpy().T
+    expected = -clean.head_output(1, 4) @ o_proj.weight.detach()[:, 4 * d:5 * d].cpu().numpy().T
     assert np.allclose(seen[1] - seen[0], expected, atol=1e-5)
 
 
@@ -175,7 +184,7 @@ def test_mean_ablation_sets_head_to_its_reference_mean():
     _, model = wrapped("gpt2")
     model._reference_ids = lambda: [IDS * 2]
     t = model.run(IDS, ablate=[(1, 2)], how="mean")
-    mean = model.head_means()[1, 2].numpy()
+    mean = model.head_means()[1, 2].cpu().numpy()
     assert np.allclose(t.head_output(1, 2), mean[None, :].repeat(len(IDS), 0), atol=1e-6)
 
 
@@ -203,11 +212,11 @@ def test_patch_resid_at_one_position():
 
 def test_add_vector_to_residual_stream():
     _, model = wrapped("llama")
-    v = torch.randn(model.d_model)
+    v = torch.randn(model.d_model, device=DEVICE)
     clean = model.run(IDS)
     t = model.run(IDS, add=attnlab.Add(v, layer=1, position=-1))
     diff = t.resid(1) - clean.resid(1)
-    assert np.allclose(diff[-1], v.numpy(), atol=1e-6)
+    assert np.allclose(diff[-1], v.cpu().numpy(), atol=1e-6)
     assert np.allclose(diff[:-1], 0)
     t_final = model.run(IDS, add=attnlab.Add(v, layer=model.n_layers))
     assert not torch.allclose(t_final.logits, clean.logits)
@@ -269,3 +278,15 @@ def test_forwards_do_not_interleave_across_threads():
     for ablate, logits in results:
         if ablate == [(1, 1)]:
             assert torch.allclose(logits, want)
+
+
+@pytest.mark.parametrize("family", ["llama", "gemma3", "gpt2"])
+def test_cached_generation_equals_recomputing_every_step(family):
+    _, model = wrapped(family)
+    for ablate in ([], [(1, 2), (0, 0)]):
+        t = model.generate(IDS[:6], max_new_tokens=5, ablate=ablate)
+        run = attnlab._interventions.compile_pass(model, 6, ablate=ablate, record=False)
+        assert t.ids == model._generate_by_recompute(IDS[:6], 5, run, 0.0, 0)
+        assert t.ablate == tuple(ablate)
+    sampled = [model.generate(IDS[:6], max_new_tokens=5, temperature=1.0, seed=3).ids for _ in range(2)]
+    assert sampled[0] == sampled[1]
