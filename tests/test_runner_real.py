@@ -144,3 +144,42 @@ def test_no_network_during_load_and_run(no_network):
         t = m.run("Network-free inspection of attention heads.")
         assert t.pattern(0, 0).shape[0] == len(t)
     assert no_network == []
+
+
+def test_load_any_local_folder(tmp_path):
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+    from attnlab._embedded import model_dir
+
+    tok = AutoTokenizer.from_pretrained(model_dir("smollm2"))
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=4, n_positions=128)).save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    m = attnlab.load(str(tmp_path))
+    assert (m.family, m.n_layers, m.n_heads, m.name) == ("gpt2", 2, 4, tmp_path.name)
+    t = m.run("A folder of my own")
+    assert t.tokens == smol_tokens("A folder of my own") and np.isfinite(t.loss)
+
+
+def smol_tokens(text):
+    return attnlab.load("smollm2").tokenize(text)
+
+
+def _gemma_cached():
+    from attnlab._embedded import status
+    return status("gemma3-270m") == "cached"
+
+
+@pytest.mark.skipif(not _gemma_cached(), reason="gemma3-270m is optional: fetch it with `attnlab models fetch gemma3-270m`")
+def test_gemma3_270m_matches_plain_transformers_eager():
+    from transformers import AutoModelForCausalLM
+    from attnlab._embedded import model_dir
+
+    m = attnlab.load("gemma3-270m")
+    plain = AutoModelForCausalLM.from_pretrained(model_dir("gemma3-270m"), dtype=torch.float32,
+                                                 attn_implementation="eager").eval()
+    t = m.run("The cat sat on the mat. The cat")
+    with torch.no_grad():
+        ref = plain(torch.tensor([t.ids]), output_attentions=True)
+    assert torch.allclose(t.logits, ref.logits[0], atol=1e-4)
+    assert max(np.abs(t.pattern(l, h) - ref.attentions[l][0, h].numpy()).max()
+               for l in range(m.n_layers) for h in range(m.n_heads)) < 1e-5
