@@ -20,6 +20,14 @@ _PUBLIC = {
     "Add": "_interventions",
     "Block": "_interventions",
     "Patch": "_interventions",
+    "AttentionView": "_widgets",
+    "HeadGrid": "_widgets",
+    "AblationLab": "_widgets",
+    "SinkView": "_widgets",
+    "charts": "_widgets",
+    "check": "_exercises",
+    "hint": "_exercises",
+    "solution": "_exercises",
 }
 __all__ = ["AttnlabError", "__version__", *_PUBLIC]
 
