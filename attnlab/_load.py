@@ -110,7 +110,15 @@ def _from_folder(path, name: str, dev: torch.device, dtype, hub_id: bool = False
     archs = getattr(config, "architectures", None) or []
     causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs) or config.model_type != "bert"
     cls = AutoModelForCausalLM if causal else AutoModel
-    module = cls.from_pretrained(path, local_files_only=True, dtype=torch.float32, attn_implementation="sdpa")
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a "Loading weights" bar per load would clutter every lesson
+    try:
+        module = cls.from_pretrained(path, local_files_only=True, dtype=torch.float32, attn_implementation="sdpa")
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     n_params = sum(p.numel() for p in module.parameters())
     module.to(device=dev, dtype=_dtype(dtype, dev, n_params))
     return Model(module, tok, name)

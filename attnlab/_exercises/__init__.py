@@ -6,7 +6,7 @@ and explains what is off.
 
 >>> import attnlab
 >>> attnlab.check("3.1", (18, 8))        # doctest: +SKIP
-✅ Right: ...
+✅ Right (exercise 3.1): ...
 >>> attnlab.hint("3.1")                  # doctest: +SKIP
 >>> attnlab.solution("3.1")              # doctest: +SKIP
 """
@@ -68,24 +68,38 @@ def _order(key: str):
     return tuple(int(p) if p.isdigit() else p for p in key.split("."))
 
 
-def check(key: str, answer: Any) -> bool:
-    """Check your ``answer`` to exercise ``key`` and show feedback. Returns True when it is right.
+class Verdict:
+    """The result of :func:`check`: true when the answer is right; shows its feedback in a notebook."""
+
+    def __init__(self, passed: bool, text: str):
+        self.passed, self.text = passed, text
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def check(key: str, answer: Any) -> Verdict:
+    """Check your ``answer`` to exercise ``key``. The result shows feedback and is true when the answer is right.
 
     An unanswered exercise (``answer = ...``) is reported as such, so a lesson still runs top to bottom.
     """
     ex = get(key)
     if answer is Ellipsis:
-        _show(f"⏳ **Exercise {key}** ({ex.title}): not answered yet. Replace `...` with your answer. "
-              f"Stuck? `attnlab.hint({key!r})`.")
-        return False
+        return Verdict(False, f"⏳ **Exercise {key}** ({ex.title}): not answered yet. Replace `...` with your "
+                              f"answer. Stuck? `attnlab.hint({key!r})`.")
     try:
         passed, feedback = ex.verify(answer)
     except AttnlabError as e:
         passed, feedback = False, str(e)
     mark = "✅ Right" if passed else "❌ Not yet"
     more = "" if passed else f" Try `attnlab.hint({key!r})`, or `attnlab.solution({key!r})` to see one way."
-    _show(f"{mark} (exercise {key}): {feedback}{more}")
-    return bool(passed)
+    return Verdict(bool(passed), f"{mark} (exercise {key}): {feedback}{more}")
 
 
 def hint(key: str, n: int | None = None) -> None:
