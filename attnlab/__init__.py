@@ -29,10 +29,17 @@ _PUBLIC = {
     "hint": "_exercises",
     "solution": "_exercises",
 }
-__all__ = ["AttnlabError", "__version__", *_PUBLIC]
+__all__ = ["AttnlabError", "__version__", *_PUBLIC, "scores"]
+
+
+_MODULES = {"scores": "_scores"}   # public names that are whole modules
 
 
 def __getattr__(name):
+    if name in _MODULES:
+        value = importlib.import_module(f".{_MODULES[name]}", __name__)
+        globals()[name] = value
+        return value
     if name in _PUBLIC:
         value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
         globals()[name] = value
