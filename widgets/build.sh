@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Build the widget front end into attnlab/static/ (commit the result: installing attnlab needs no node).
+set -euo pipefail
+cd "$(dirname "$0")"
+npm ci --no-audit --no-fund --silent
+mkdir -p ../attnlab/static
+node build.mjs "$@"
