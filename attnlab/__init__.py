@@ -25,6 +25,8 @@ _PUBLIC = {
     "AblationLab": "_widgets",
     "SinkView": "_widgets",
     "charts": "_widgets",
+    "census": "_census",
+    "census_summary": "_census",
     "window_perplexity": "_windows",
     "window_table": "_windows",
     "long_text": "_probes",
