@@ -1,0 +1,180 @@
+"""The exact ablation sweep, the attribution estimate and the metrics: small random models and SmolLM2."""
+import numpy as np
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+import attnlab
+from attnlab import AttnlabError
+from attnlab._attention import Pass
+from attnlab._attribution import attribution
+from attnlab._effects import Effects
+from attnlab._metrics import logit_diff, loss_metric, prob_of, single_token
+from attnlab._sweep import ablation_sweep
+
+IDS = [5, 17, 3, 88, 42, 17, 3, 88, 9, 60, 61, 2, 40, 17, 3]
+
+
+class IdTokenizer:
+    """A stand-in tokenizer: text is space-separated ids."""
+
+    def __call__(self, text):
+        return {"input_ids": [int(x) for x in text.split()]}
+
+    def decode(self, ids):
+        return f"<{ids[0]}>"
+
+    def __len__(self):
+        return 97
+
+
+@pytest.fixture(scope="module")
+def toy():
+    torch.manual_seed(0)
+    module = LlamaForCausalLM(LlamaConfig(vocab_size=97, hidden_size=48, intermediate_size=96, num_hidden_layers=3,
+                                          num_attention_heads=6, num_key_value_heads=2, max_position_embeddings=64))
+    model = attnlab.load(module.eval(), tokenizer=IdTokenizer())
+    model._means = torch.randn(3, 6, 8)  # the stand-in tokenizer cannot read the reference text for head_means()
+    return model
+
+
+METRICS = [loss_metric(), loss_metric(positions=[2, 5, 6]), logit_diff(4, 7, position=-3), prob_of(9, position=5)]
+
+
+@pytest.mark.parametrize("how", ["zero", "mean"])
+@pytest.mark.parametrize("metric", METRICS, ids=lambda m: m.name)
+def test_sweep_equals_a_plain_loop_of_single_ablations(toy, metric, how):
+    e = ablation_sweep(toy, IDS, metric, how=how, progress=False)
+    clean = metric(toy.run(IDS))
+    loop = np.array([[metric(toy.run(IDS, ablate=[(l, h)], how=how)) - clean for h in range(toy.n_heads)]
+                     for l in range(toy.n_layers)])
+    assert abs(e.clean - clean) < 1e-5
+    assert np.abs(e.values - loop).max() < 1e-4
+    assert np.abs(np.asarray(e) - loop).max() < 1e-4
+
+
+def test_sweep_subset_and_batch_size(toy):
+    full = ablation_sweep(toy, IDS, progress=False)
+    part = ablation_sweep(toy, IDS, heads=[(1, 2), (2, 0), (2, 5)], batch=2, progress=False)
+    done = ~np.isnan(part.values)
+    assert done.sum() == 3 and done[1, 2] and done[2, 0] and done[2, 5]
+    assert np.allclose(part.values[done], full.values[done], atol=1e-5)
+    assert np.allclose(ablation_sweep(toy, IDS, heads=1, progress=False).values[1], full.values[1], atol=1e-5)
+
+
+def test_attribution_is_the_first_order_effect(toy):
+    """Scaling one head's output by (1 - eps) changes the metric by eps * the attribution estimate."""
+    metric = logit_diff(4, 7)
+    est = attribution(toy, IDS, metric)
+    bound = metric.bind(toy, IDS)
+    eps = 1e-3
+
+    def scaled(layer, head):
+        run = Pass(record=False)
+        run.z_edits[layer] = [lambda z: z[:, :, head].mul_(1 - eps)]
+        hidden = toy._forward(torch.tensor([IDS]), run)
+        with torch.no_grad():
+            return float(bound.evaluate(hidden[:, bound.positions])[0])
+
+    for layer, head in [(0, 1), (1, 4), (2, 3)]:
+        fd = (scaled(layer, head) - est.clean) / eps
+        assert fd == pytest.approx(est.values[layer, head], rel=0.05, abs=1e-3)
+    assert est.agreement(ablation_sweep(toy, IDS, metric, progress=False)) > 0.6
+    assert not any(p.grad is not None for p in toy.module.parameters())
+
+
+def test_metric_errors(toy):
+    with pytest.raises(AttnlabError, match="is 2 tokens"):
+        single_token(toy, "5 6")
+    with pytest.raises(AttnlabError, match="outside the vocabulary"):
+        logit_diff(4, 500)(toy.run(IDS))
+    with pytest.raises(AttnlabError, match="last token"):
+        ablation_sweep(toy, IDS, loss_metric(positions=[-1]), progress=False)
+    with pytest.raises(AttnlabError, match="metric must be built"):
+        ablation_sweep(toy, IDS, "loss", progress=False)
+    with pytest.raises(AttnlabError, match="how must be"):
+        ablation_sweep(toy, IDS, how="resample", progress=False)
+    with pytest.raises(AttnlabError, match="batch must be"):
+        ablation_sweep(toy, IDS, batch=0, progress=False)
+    with pytest.raises(AttnlabError, match="out of range"):
+        ablation_sweep(toy, IDS, heads=[(3, 0)], progress=False)
+
+
+def test_effects_helpers():
+    e = Effects(np.array([[0.1, 2.0], [-3.0, np.nan]]), what="change in loss", clean=1.0)
+    assert e.top(2) == [((1, 0), -3.0), ((0, 1), 2.0)]
+    assert e.top(1, absolute=False) == [((0, 1), 2.0)]
+    assert e.agreement(np.array([[1.0, 5.0], [0.0, 9.0]])) == pytest.approx(1.0)
+    assert "L1H0" in repr(e)
+
+
+# -- SmolLM2 ------------------------------------------------------------------------------------
+def repeated(n=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    r = torch.randint(1000, 20000, (n,), generator=g).tolist()
+    return r + r
+
+
+@pytest.fixture(scope="module")
+def smol():
+    return attnlab.load("smollm2")
+
+
+@pytest.mark.slow
+def test_smollm2_sweep_equals_plain_loop_on_a_subset(smol):
+    ids = repeated()
+    metric = loss_metric(positions=range(32, 63))
+    heads = [(0, 8), (1, 5), (16, 0), (18, 6), (29, 7)]
+    e = ablation_sweep(smol, ids, metric, heads=heads, progress=False)
+    clean = metric(smol.run(ids, keep="none"))
+    for layer, head in heads:
+        plain = metric(smol.run(ids, ablate=[(layer, head)], keep="none")) - clean
+        assert abs(e.values[layer, head] - plain) < 1e-4, (layer, head)
+    assert e.values[16, 0] > 2.0    # the strongest previous-token head feeds the induction heads
+    mean = ablation_sweep(smol, ids, metric, how="mean", heads=[(16, 0)], progress=False)
+    assert abs(mean.values[16, 0] - (metric(smol.run(ids, ablate=[(16, 0)], how="mean", keep="none")) - clean)) < 1e-4
+
+
+@pytest.mark.slow
+def test_smollm2_attribution_ranks_heads_like_the_sweep(smol):
+    text = "When Mary and John went to the store, John gave a drink to"
+    metric = logit_diff(" Mary", " John")
+    exact = ablation_sweep(smol, text, metric, heads=[(l, h) for l in range(15, 30) for h in range(9)],
+                           progress=False)
+    est = attribution(smol, text, metric)
+    assert est.agreement(exact) > 0.6
+    assert est.top(1)[0][0] == exact.top(1)[0][0] == (23, 3)
+
+
+@pytest.mark.slow
+def test_smollm2_metric_tokens_must_be_single(smol):
+    t = smol.run("When Mary and John went to the store, John gave a drink to", keep="none")
+    assert logit_diff(" Mary", " John")(t) > 3
+    assert 0.5 < prob_of(" Mary")(t) <= 1
+    with pytest.raises(AttnlabError, match="is 2 tokens") as err:
+        logit_diff("drink", " John")(t)
+    assert "' drink'" in str(err.value)    # the leading-space variant is suggested
+    with pytest.raises(AttnlabError, match="keeps whole"):
+        prob_of(" Johnathanovich")(t)
+    with pytest.raises(AttnlabError, match="encoder"):
+        ablation_sweep(attnlab.load("minilm"), "a sentence here", progress=False)
+
+
+def test_an_interrupted_sweep_leaves_the_model_usable(toy):
+    calls = []
+
+    class Interrupting(type(loss_metric())):
+        def bind(self, model, ids):
+            bound = super().bind(model, ids)
+
+            def evaluate(hidden):
+                calls.append(1)
+                if len(calls) == 2:
+                    raise KeyboardInterrupt
+                return bound.evaluate(hidden)
+            return type(bound)(bound.positions, evaluate)
+
+    with pytest.raises(KeyboardInterrupt):
+        ablation_sweep(toy, IDS, Interrupting(None), progress=False)
+    assert toy._owner.active is None and not any("forward" in vars(b) for b in toy._a.blocks)
+    assert abs(toy.run(IDS).loss - ablation_sweep(toy, IDS, progress=False).clean) < 1e-5
