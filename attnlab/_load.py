@@ -79,7 +79,11 @@ def _load_new(name: str, dev: torch.device, dtype) -> Model:
     from . import _embedded
 
     if name.startswith("tiny-"):
-        from . import _tiny
+        try:
+            from . import _tiny
+        except ImportError:
+            raise AttnlabError(f"attnlab's tiny models (such as {name!r}) are not part of this version yet; "
+                               "use 'smollm2' or 'minilm'.") from None
         if name not in _tiny.TINY_MODELS:
             raise AttnlabError(f"unknown tiny model {name!r}; attnlab ships {', '.join(_tiny.TINY_MODELS)}.")
         module, tok, _meta = _tiny.load_tiny(name, device="cpu")
