@@ -69,10 +69,10 @@ def patch_resid(model: "Model", clean, corrupted, metric: Metric, *, layers=None
     >>> r.tokens                                                                               # doctest: +SKIP
     """
     pair = _pair(model, clean, corrupted, metric)
-    rows_ = range(model.n_layers + 1) if layers is None else [check_layer(model, l, allow_final=True) for l in layers]
+    wanted = range(model.n_layers + 1) if layers is None else [check_layer(model, l, allow_final=True) for l in layers]
     values = np.full((model.n_layers + 1, pair.n), np.nan)
-    with tqdm(total=len(rows_) * pair.n, desc="patching the residual stream", disable=not progress) as bar:
-        for layer in rows_:
+    with tqdm(total=len(wanted) * pair.n, desc="patching the residual stream", disable=not progress) as bar:
+        for layer in wanted:
             source = pair.clean.resid[layer][0]                     # [T, d_model]
             for start in range(0, pair.n, _POSITIONS):
                 at = torch.arange(start, min(start + _POSITIONS, pair.n))   # batch row i patches position at[i]
@@ -146,8 +146,9 @@ def _pair(model: "Model", clean, corrupted, metric) -> _Pair:
     if len(clean_ids) != len(corrupted_ids):
         raise AttnlabError(
             f"patching needs a clean and a corrupted prompt of the same length in tokens, but the clean one has "
-            f"{len(clean_ids)} and the corrupted one {len(corrupted_ids)}:\n  clean:     {model._token_strings(clean_ids)}"
-            f"\n  corrupted: {model._token_strings(corrupted_ids)}\nSwap words for words of the same token length "
+            f"{len(clean_ids)} and the corrupted one {len(corrupted_ids)}:\n"
+            f"  clean:     {model._token_strings(clean_ids)}\n"
+            f"  corrupted: {model._token_strings(corrupted_ids)}\nSwap words for words of the same token length "
             "(names that are single tokens, for example), and check with model.tokenize(...).")
     bound = metric.bind(model, clean_ids)
     runs, values = [], []

@@ -183,18 +183,26 @@ def repeat_scores(model: "Model", *, n: int = 50, batch: int = 4, seed: int = 0)
     out = {k: np.zeros((L, H)) for k in ("duplicate", "induction", "copying")}
     for layer in range(L):
         for b in range(ids.shape[0]):
-            w = run.layers[layer].weights(batch=b)
-            dup = w[:, second, first]
-            if not model.is_causal:
-                dup = torch.cat([dup, w[:, first, second]], dim=-1)
-            out["duplicate"][layer] += dup.mean(-1).cpu().numpy() / len(ids)
-            out["induction"][layer] += w[:, second, second - n + 1].mean(-1).cpu().numpy() / len(ids)
-            if model.has_lm_head:
-                out["copying"][layer] += _copies(model, run, layer, b, w, ids[b], second) / len(ids)
+            with torch.no_grad():
+                w = run.layers[layer].weights(batch=b)
+                scores = _repeat_row(model, run, layer, b, w, ids[b], first, second, n)
+            for key, value in scores.items():
+                out[key][layer] += value / len(ids)
     if not model.is_causal:
         out["induction"][:] = np.nan
     if not model.has_lm_head:
         out["copying"][:] = np.nan
+    return out
+
+
+def _repeat_row(model, run: Pass, layer: int, b: int, w, ids, first, second, n: int) -> dict:
+    """The scores of one layer on one sequence; ``w``: its attention weights [heads, T, T]."""
+    dup = w[:, second, first]
+    if not model.is_causal:
+        dup = torch.cat([dup, w[:, first, second]], dim=-1)
+    out = {"duplicate": dup.mean(-1).cpu().numpy(), "induction": w[:, second, second - n + 1].mean(-1).cpu().numpy()}
+    if model.has_lm_head:
+        out["copying"] = _copies(model, run, layer, b, w, ids, second)
     return out
 
 
@@ -204,7 +212,7 @@ def _copies(model, run: Pass, layer: int, b: int, w: torch.Tensor, ids: torch.Te
     a = model._a
     queries = second[torch.linspace(0, len(second) - 1, COPY_QUERIES).long()]
     attended = ids[w[:, queries].argmax(-1)]                                  # [heads, queries]
-    w_out = _out_weight(model, layer).view(model.d_model, model.n_heads, model.head_dim)
+    w_out = _out_weight(model, layer).reshape(model.d_model, model.n_heads, model.head_dim)
     z = run.layers[layer].z[b, queries].to(w_out.dtype)                        # [queries, heads, head_dim]
     contrib = torch.einsum("qhk,dhk->hqd", z, w_out)
     final = run.resid[model.n_layers][b, queries].expand(model.n_heads, -1, -1).contiguous()

@@ -95,7 +95,8 @@ def main():
                   f"last row sums to {r['row_sum']:.4f}", flush=True)
         both = results.get((n, "attnlab")), results.get((n, "eager"))
         if all(both):
-            print(f"{'':>7}  same pattern: |checksum difference| = {abs(both[0]['checksum'] - both[1]['checksum']):.1e}")
+            diff = abs(both[0]["checksum"] - both[1]["checksum"])
+            print(f"{'':>7}  same pattern: |checksum difference| = {diff:.1e}")
 
 
 if __name__ == "__main__":

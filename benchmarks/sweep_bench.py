@@ -13,8 +13,9 @@ Methods (each produces the 30 x 9 table of ablated losses):
   attnlab attrib. attnlab.attribution: one forward + one backward (an estimate)
   nnsight         only if nnsight is installed: one batched trace per layer (as the batched hooks)
 
-The methods run round-robin ``--rounds`` times and each reports its fastest round, so that other load on
-a shared machine hurts them alike. Ratios compare with the fastest peer loop.
+The methods run round-robin ``--rounds`` times, in reversed order every other round, and each reports
+its fastest round (wall clock, and CPU time of this process), so that other load on a shared machine
+hurts them alike. Ratios compare with the fastest peer loop.
 """
 from __future__ import annotations
 
@@ -134,32 +135,37 @@ def main():
     print(f"clean loss on the 2nd copy: {clean:.4f}")
     exact(model, ids)  # warm-up (first-call allocations)
     times = {m: [] for m in methods}
+    cpu = {m: [] for m in methods}
     tables = {}
     attr_times, attr = [], None
     for r in range(args.rounds):
-        for name, fn in methods.items():
-            t0 = time.perf_counter()
-            tables[name] = fn(model, ids)
-            times[name].append(time.perf_counter() - t0)
-            print(f"  round {r + 1}: {name:<32} {times[name][-1]:7.2f} s", flush=True)
+        order = list(methods) if r % 2 == 0 else list(methods)[::-1]   # alternate to cancel load drift
+        for name in order:
+            w0, c0 = time.perf_counter(), time.process_time()
+            tables[name] = methods[name](model, ids)
+            times[name].append(time.perf_counter() - w0)
+            cpu[name].append(time.process_time() - c0)
+            print(f"  round {r + 1}: {name:<32} {times[name][-1]:7.2f} s wall {cpu[name][-1]:7.2f} s cpu", flush=True)
         t0 = time.perf_counter()
         attr = attribution(model, ids[0].tolist(), metric)
         attr_times.append(time.perf_counter() - t0)
-        print(f"  round {r + 1}: {'attnlab attribution':<32} {attr_times[-1]:7.2f} s", flush=True)
+        print(f"  round {r + 1}: {'attnlab attribution':<32} {attr_times[-1]:7.2f} s wall", flush=True)
 
     n_heads = model.n_layers * model.n_heads
     best_peer = min(min(times[m]) for m in peers)
+    best_peer_cpu = min(min(cpu[m]) for m in peers)
     ref = tables["plain hooks (1 head/forward)"]
     print()
-    print(f"{'method':<34}{'best s':>8}{'ms/head':>9}{'vs best peer':>14}{'max |diff| vs plain':>22}")
+    print(f"{'method':<34}{'best s':>8}{'median s':>10}{'ms/head':>9}{'vs best peer':>14}{'cpu s':>8}"
+          f"{'cpu vs peer':>13}{'max |diff| vs plain':>22}")
     for name in methods:
-        t = min(times[name])
-        print(f"{name:<34}{t:8.2f}{1000 * t / n_heads:9.1f}{t / best_peer:13.2f}x"
-              f"{np.abs(tables[name] - ref).max():22.2e}")
+        t, c = min(times[name]), min(cpu[name])
+        print(f"{name:<34}{t:8.2f}{np.median(times[name]):10.2f}{1000 * t / n_heads:9.1f}{t / best_peer:13.2f}x"
+              f"{c:8.1f}{c / best_peer_cpu:12.2f}x{np.abs(tables[name] - ref).max():22.2e}")
     exact_effect = tables["attnlab exact sweep"] - clean
     ta = min(attr_times)
-    print(f"{'attnlab attribution (estimate)':<34}{ta:8.2f}{1000 * ta / n_heads:9.1f}{ta / best_peer:13.2f}x"
-          f"{'(estimate)':>22}")
+    print(f"{'attnlab attribution (estimate)':<34}{ta:8.2f}{np.median(attr_times):10.2f}{1000 * ta / n_heads:9.1f}"
+          f"{ta / best_peer:13.2f}x")
     print()
     print(f"attribution vs exact sweep: Spearman {attr.agreement(exact_effect):.3f}; "
           f"top-5 exact {fmt(top(exact_effect))}; top-5 attribution {fmt(top(attr.values))}")

@@ -10,7 +10,6 @@ from attnlab._census import census, census_summary
 from attnlab._metrics import loss_metric
 from attnlab._probes import needle_prompts, repeated_tokens, text_ids
 
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +42,7 @@ def top(df, col, k):
     return [(int(r.layer), int(r["head"])) for _, r in df.sort_values(col, ascending=False).head(k).iterrows()]
 
 
+@pytest.mark.slow
 def test_census_finds_induction_heads_that_carry_repeated_sequences(smol, smol_census):
     df = smol_census
     assert len(df) == 270 and {"label", "stage", "induction", "retrieval", "copying", "local"} <= set(df.columns)
@@ -62,6 +62,7 @@ def test_census_finds_induction_heads_that_carry_repeated_sequences(smol, smol_c
     assert hit > 3.0 and hit > 4 * max(np.mean(control), 0.1), (hit, control)
 
 
+@pytest.mark.slow
 def test_previous_token_heads_attend_to_the_previous_token(smol, smol_census):
     head = top(smol_census, "previous_token", 1)[0]
     assert head == (16, 0)
@@ -72,6 +73,7 @@ def test_previous_token_heads_attend_to_the_previous_token(smol, smol_census):
     assert hits > 0.7, hits
 
 
+@pytest.mark.slow
 def test_census_other_scores_and_summary(smol_census):
     df = smol_census
     assert df.sink.max() > 0.95 and (df.sink > 0.5).sum() > 30          # first-token sinks are everywhere
@@ -84,6 +86,7 @@ def test_census_other_scores_and_summary(smol_census):
     assert "induction" in text and "L18H6" in text and "latent reasoning" in text
 
 
+@pytest.mark.slow
 def test_census_is_cached_in_memory_and_on_disk(smol, smol_census, cache_dir):
     assert (cache_dir / "smollm2.json").exists()
     again = census(smol, progress=False)
@@ -95,6 +98,7 @@ def test_census_is_cached_in_memory_and_on_disk(smol, smol_census, cache_dir):
     assert np.allclose(from_disk.induction, smol_census.induction)
 
 
+@pytest.mark.slow
 def test_minilm_has_no_induction_heads(minilm, cache_dir):
     with pytest.raises(AttnlabError, match="encoder"):
         _scores.induction(minilm)
@@ -114,6 +118,7 @@ def test_minilm_has_no_induction_heads(minilm, cache_dir):
     assert "previous-token" in census_summary(df)
 
 
+@pytest.mark.slow
 def test_score_inputs_and_errors(smol, minilm):
     ids, start, n = repeated_tokens(smol, n=10, batch=2)
     assert ids.shape == (2, 20) and start == 0 and (ids[:, :10] == ids[:, 10:]).all()
@@ -131,3 +136,34 @@ def test_score_inputs_and_errors(smol, minilm):
         _scores.previous_token(smol, "Hi")
     assert _scores.sink(minilm, "A short sentence, with a comma.", on="sep").shape == (6, 12)
     assert _scores.positional_offset(minilm).dtype.kind == "i"
+
+
+class IdTokenizer:
+    """A stand-in tokenizer: text is space-separated ids."""
+
+    def __call__(self, text):
+        return {"input_ids": [int(x) for x in text.split()]}
+
+    def decode(self, ids):
+        return f"<{ids[0]}>"
+
+    def __len__(self):
+        return 97
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2"])
+def test_repeat_scores_on_small_random_models(family):
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+    torch.manual_seed(0)
+    module = LlamaForCausalLM(LlamaConfig(vocab_size=97, hidden_size=48, intermediate_size=96, num_hidden_layers=2,
+                                          num_attention_heads=6, num_key_value_heads=2)) if family == "llama" \
+        else GPT2LMHeadModel(GPT2Config(vocab_size=97, n_embd=48, n_layer=2, n_head=4, n_positions=128))
+    model = attnlab.load(module.eval(), tokenizer=IdTokenizer())
+    scores = _scores.repeat_scores(model, n=20, batch=2)
+    for key in ("duplicate", "induction", "copying"):
+        assert scores[key].shape == (2, model.n_heads) and np.all((scores[key] >= 0) & (scores[key] <= 1))
+    ids, start, n = repeated_tokens(model, n=20, batch=2)
+    second = np.arange(start + n, start + 2 * n)
+    by_hand = np.mean([[model.run(ids[b]).pattern(1, h)[second, second - n + 1].mean() for h in range(model.n_heads)]
+                       for b in range(2)], axis=0)
+    assert np.allclose(scores["induction"][1], by_hand, atol=1e-5)
