@@ -1,0 +1,153 @@
+"""Tiny trainable models: contract, tokenizer, shipped checkpoints, and a short training run."""
+import math
+
+import pytest
+import torch
+
+from attnlab import AttnlabError
+from attnlab._tiny import (TINY_MODELS, TinyConfig, TinyTokenizer, TinyTransformer, eager_attention,
+                           load_history, load_tiny, train_induction, train_registers)
+from attnlab._tiny.checkpoints import metrics
+from attnlab._tiny.induction import phase_change_step
+from attnlab._tiny.probe import attention_weights
+
+
+def close(a, b, tol=2e-3):
+    """Recorded metrics (json) vs recomputed ones, recursively."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k], tol) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(close(x, y, tol) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(a, b, abs_tol=tol)
+    return a == b
+
+
+# --- tokenizer and model contract ---------------------------------------------------------------
+
+def test_tokenizer_rules():
+    tok = TinyTokenizer(["<bos>", ":", "0", "1", "P", "Q"])
+    assert tok.encode("01:1") == [0, 2, 3, 1, 3]
+    assert tok.encode("P Q 0") == tok.encode("PQ0") == [0, 4, 5, 2]
+    assert tok.encode(["P", "Q"]) == [0, 4, 5]
+    assert tok.encode("<bos>PQ") == [0, 4, 5]  # a prefix already there is not doubled
+    assert tok.encode("PQ", add_special=False) == [4, 5]
+    assert tok.token_strs(torch.tensor([0, 4])) == tok.decode([0, 4]) == ["<bos>", "P"]
+    assert tok.bos_id == 0 and tok.cls_id is None and tok.register_ids == []
+    with pytest.raises(AttnlabError, match="unknown symbols"):
+        tok.encode("PZ")
+
+
+def test_register_tokenizer_inserts_cls_and_registers():
+    tok = TinyTokenizer(["<cls>", "<reg0>", "<reg1>", ".", "a"])
+    assert tok.token_strs(tok.encode("a.a")) == ["<cls>", "<reg0>", "<reg1>", "a", ".", "a"]
+    assert tok.bos_id is None and tok.cls_id == 0 and tok.n_registers == 2
+
+
+def test_attention_fn_is_the_hook_point():
+    cfg = TinyConfig(vocab=["<bos>", "A", "B"], n_layers=2, n_heads=2, d_model=16, d_mlp=32,
+                     max_len=8, causal=True)
+    torch.manual_seed(0)
+    model = TinyTransformer(cfg).eval()
+    ids = torch.tensor([[0, 1, 2, 1, 2]])
+    seen = []
+
+    def fn(module, q, k, v, mask, dropout=0.0, scaling=None, **kw):
+        seen.append((module.layer_idx, tuple(q.shape), mask.dtype, tuple(mask.shape)))
+        assert scaling == module.scaling == module.head_dim ** -0.5 and module.num_key_value_groups == 1
+        return eager_attention(module, q, k, v, mask, dropout, scaling)
+
+    ref = model(ids)
+    for b in model.blocks:
+        b.attn.attention_fn = fn
+    assert torch.equal(model(ids), ref)
+    assert seen == [(0, (1, 2, 5, 8), torch.bool, (1, 1, 5, 5)), (1, (1, 2, 5, 8), torch.bool, (1, 1, 5, 5))]
+    w = attention_weights(model, ids)[0]
+    assert torch.allclose(w.sum(-1), torch.ones(1, 2, 5)) and (w.triu(1) == 0).all()
+
+
+def test_causal_model_ignores_the_future_and_encoder_does_not():
+    torch.manual_seed(0)
+    for causal in (True, False):
+        cfg = TinyConfig(["<bos>", "A", "B"], 2, 2, 16, 0, 8, causal, n_labels=0 if causal else 3)
+        model = TinyTransformer(cfg).eval()
+        a, b = model(torch.tensor([[0, 1, 2, 1]])), model(torch.tensor([[0, 1, 2, 2]]))
+        assert torch.equal(a[0, :3], b[0, :3]) == causal
+    assert model(torch.tensor([[0, 1]])).shape == (1, 2, 3)
+
+
+def test_same_seed_same_weights():
+    a, _, ha = train_registers(n_registers=1, steps=4, progress=False)
+    b, _, hb = train_registers(n_registers=1, steps=4, progress=False)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert ha.equals(hb)
+
+
+def test_unknown_model_name():
+    with pytest.raises(AttnlabError, match="tiny-induction"):
+        load_tiny("tiny-nope")
+
+
+# --- shipped checkpoints ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", params=list(TINY_MODELS))
+def shipped(request):
+    model, tok, meta = load_tiny(request.param)
+    return request.param, model, tok, meta
+
+
+def test_checkpoint_reproduces_recorded_metrics(shipped):
+    name, model, tok, meta = shipped
+    assert not model.training and meta["config"] == model.config.to_dict()
+    recomputed = metrics(name, model, tok, load_history(name) if name == "tiny-induction" else None)
+    assert close(meta["metrics"], recomputed)
+
+
+def test_induction_checkpoint():
+    model, tok, meta = load_tiny("tiny-induction")
+    m = meta["metrics"]
+    assert m["induction_score"] > 0.9 and m["prev_score"] > 0.9
+    assert m["loss_repeat"] < 0.1 * m["loss_first"]
+    # K-composition: without the previous-token head the induction head stops working
+    assert m["induction_score_prev_head_ablated"] < 0.2
+    assert m["loss_repeat_prev_head_ablated"] > 0.8 * m["loss_first"]
+    # "P Q A B X Y S T A": the 9th token (A) attends to the 4th (B); <bos> is token 0
+    assert m["seed_example"]["attends_to_token"] == 4 and m["seed_example"]["prediction"] == "B"
+    h = load_history("tiny-induction")
+    assert h["step"].tolist() == list(range(len(h)))
+    assert 0 < m["phase_change_step"] < len(h) // 2
+
+
+def test_parity_checkpoints():
+    cot = load_tiny("tiny-parity-cot")[2]["metrics"]
+    direct = load_tiny("tiny-parity-direct")[2]["metrics"]
+    assert cot["test_acc"] >= 0.99 and min(cot["test_acc_by_length"].values()) > 0.98
+    # without the chain of thought: right on some short unseen strings, near chance on long ones
+    assert direct["test_acc"] < cot["test_acc"] - 0.25
+    assert direct["test_acc_by_length"]["12"] < 0.7
+    assert cot["test_acc_colon_head_ablated"] < 0.8  # layer 0's ":" head is needed
+
+
+def test_register_checkpoints():
+    r0 = load_tiny("tiny-registers-0")[2]["metrics"]
+    r8 = load_tiny("tiny-registers-8")[2]["metrics"]
+    assert min(r0["letter_acc"], r8["letter_acc"]) > 0.98
+    # attention of the partner head with no content target: onto the input's sinks without
+    # registers, onto the registers with them; the map over the input gets cleaner
+    assert r0["no_target_on_cls"] + r0["no_target_on_background"] > 0.5
+    assert r8["no_target_on_registers"] > 0.5
+    assert r8["background_mass"] < 0.5 * r0["background_mass"]
+
+
+# --- a short training run shows the phase change ------------------------------------------------
+
+@pytest.mark.slow
+def test_short_induction_run_shows_phase_change():
+    model, tok, h = train_induction(steps=600, progress=False)
+    step = phase_change_step(h)
+    assert step is not None
+    before, after = h[h.step < step - 100], h.iloc[-50:]
+    best = h.filter(like="induction_L1").max(axis=1)
+    assert best[before.index].mean() < 0.2 and best[after.index].mean() > 0.6
+    assert after.loss_repeat.mean() < 0.5 * after.loss_first.mean()
+    assert before.loss_repeat.mean() > 0.8 * before.loss_first.mean()
