@@ -42,10 +42,8 @@ _PUBLIC = {
     "hint": "_exercises",
     "solution": "_exercises",
 }
-__all__ = ["AttnlabError", "__version__", *_PUBLIC, "scores"]
-
-
-_MODULES = {"scores": "_scores"}   # public names that are whole modules
+_MODULES = {"scores": "_scores", "tiny": "_tiny.public"}   # public names that are whole modules
+__all__ = ["AttnlabError", "__version__", *_PUBLIC, *_MODULES]
 
 
 def __getattr__(name):

@@ -99,6 +99,7 @@ def load_tiny(name: str, device="cpu", directory: Path = CHECKPOINT_DIR):
     config = TinyConfig.from_dict(meta["config"])
     model = TinyTransformer(config)
     model.load_state_dict(load_file(str(path)))
+    model.task = name
     return model.to(device).eval(), TinyTokenizer(config.vocab), meta
 
 

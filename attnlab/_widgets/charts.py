@@ -19,7 +19,7 @@ from .._errors import AttnlabError
 from ._raster import COLORS, colorize, data_url, rgb, upscale
 
 __all__ = ["use_offline_charts", "save_chart", "attention_heatmap", "attention_lines", "head_mosaic",
-           "head_scores", "score_distribution", "loss_curve", "token_losses", "top_tokens"]
+           "head_scores", "score_distribution", "loss_curve", "training_curves", "token_losses", "top_tokens"]
 
 
 def use_offline_charts(renderer: str = "jupyter") -> None:
@@ -199,6 +199,43 @@ def loss_curve(losses, *, title: str = "", x_title: str = "step", y_title: str =
         x=alt.X("step:Q", title=x_title), y=alt.Y("value:Q", title=y_title),
         color=alt.Color("curve:N", title=None), tooltip=["curve:N", "step:Q", "value:Q"]).properties(
         width=420, height=220, title=title)
+
+
+def training_curves(history, columns=None, *, smooth: int = 1, points: int = 400, title: str = "",
+                    y_title: str = "value", marks=None):
+    """Lines of some columns of a training history (one row per step, a ``step`` column) against the step.
+
+    ``columns``: names (default every column but ``step``) or a dict column -> legend name; ``smooth``: a
+    running mean over that many steps; at most ``points`` points per line are drawn; ``marks``: a dict
+    label -> step drawn as vertical rules (a phase change, say).
+
+    >>> history = attnlab.tiny.history("tiny-induction")                                    # doctest: +SKIP
+    >>> attnlab.charts.training_curves(history, {"loss_first": "1st copy", "loss_repeat": "repeat"}, smooth=25)  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    if not isinstance(history, pd.DataFrame) or "step" not in history.columns:
+        raise AttnlabError("training_curves wants a DataFrame with a 'step' column (a training history).")
+    if columns is None:
+        columns = [c for c in history.columns if c != "step"]
+    names = dict(columns) if isinstance(columns, dict) else {c: c for c in ([columns] if isinstance(columns, str) else columns)}
+    missing = [c for c in names if c not in history.columns]
+    if missing:
+        raise AttnlabError(f"no column {missing} in this history; it has {list(history.columns)}")
+    if not isinstance(smooth, int) or smooth < 1:
+        raise AttnlabError(f"smooth must be a positive int (steps), got {smooth!r}")
+    frame = history[list(names)].rolling(smooth, min_periods=1).mean()
+    frame.insert(0, "step", history["step"].to_numpy())
+    frame = frame.iloc[::max(1, -(-len(frame) // points))]
+    rows = [{"step": int(r["step"]), "curve": names[c], "value": float(r[c])}
+            for _, r in frame.iterrows() for c in names if np.isfinite(r[c])]
+    chart = alt.Chart(alt.Data(values=rows)).mark_line().encode(
+        x=alt.X("step:Q", title="step"), y=alt.Y("value:Q", title=y_title),
+        color=alt.Color("curve:N", title=None), tooltip=["curve:N", "step:Q", alt.Tooltip("value:Q", format=".3f")])
+    if marks:
+        rules = alt.Chart(alt.Data(values=[{"step": int(v), "mark": k} for k, v in marks.items() if v is not None]))
+        chart = chart + rules.mark_rule(strokeDash=[4, 3], color="#555").encode(x="step:Q", tooltip=["mark:N", "step:Q"])
+    return chart.properties(width=480, height=220, title=title)
 
 
 def token_losses(tokens, before, after=None, *, title: str = ""):
