@@ -55,8 +55,11 @@ def text_ids(model: "Model", n_tokens: int = 512) -> list[int]:
         g = torch.Generator().manual_seed(1)
         return prefix + [pool[int(i)] for i in torch.randint(0, len(pool), (n - len(prefix),), generator=g)]
     prefix, suffix = _specials(model)
-    body = _bare(model, long_text())
-    return prefix + body[:n - len(prefix) - len(suffix)] + suffix
+    want, text = n - len(prefix) - len(suffix), long_text()
+    body = _bare(model, text[:16 * want])  # a prefix of the text: tokenizers warn on texts past their limit
+    if len(body) < want:
+        body = _bare(model, text)
+    return prefix + body[:want] + suffix
 
 
 def repeated_tokens(model: "Model", n: int = 50, batch: int = 4, seed: int = 0) -> tuple[torch.Tensor, int, int]:
@@ -117,11 +120,18 @@ def needle_prompts(model: "Model", haystack_tokens: int = 300) -> list[NeedlePro
 
 
 def _bare(model: "Model", text: str) -> list[int]:
-    """Token ids of ``text`` without special tokens."""
+    """Token ids of ``text`` without special tokens (the caller cuts them to the model's context)."""
+    tok = model.tokenizer
+    limit = getattr(tok, "model_max_length", None)
     try:
-        return list(model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        if limit is not None:
+            tok.model_max_length = 10 ** 9  # else transformers warns that the text is longer than the model
+        return list(tok(text, add_special_tokens=False)["input_ids"])
     except TypeError:
         return model.encode(text)
+    finally:
+        if limit is not None:
+            tok.model_max_length = limit
 
 
 def _specials(model: "Model") -> tuple[list[int], list[int]]:
