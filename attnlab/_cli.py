@@ -135,6 +135,8 @@ def _lab(args: argparse.Namespace) -> int:
     folder = Path(args.dir).expanduser().resolve()
     print(f"attnlab: course folder {folder}")
     print(sync_course(course_source(), folder))
+    if args.copy_only:
+        return 0
     cmd = lab_command(folder, args.port, not args.no_browser)
     sys.stdout.flush()
     if os.name == "posix":
@@ -211,6 +213,8 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--dir", default="attnlab-course", help="working folder (default: ./attnlab-course)")
     lab.add_argument("--port", type=int, default=None, help="JupyterLab port (default: JupyterLab's choice)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.add_argument("--copy-only", action="store_true",
+                     help="only copy (or update) the course folder; do not start JupyterLab (JupyterHub start-up hooks)")
     lab.set_defaults(func=_lab)
     doctor = sub.add_parser("doctor", help="show versions, device, model status and the cache folder")
     doctor.set_defaults(func=_doctor)

@@ -125,3 +125,14 @@ def test_lab_copies_course_then_starts_jupyterlab(tmp_path, monkeypatch, capsys)
     assert (tmp_path / "work" / "01-intro.ipynb").read_text() == "{}"
     assert f"--ServerApp.root_dir={tmp_path / 'work'}" in started[0]
     assert "copied 1 new file(s)" in capsys.readouterr().out
+
+
+def test_lab_copy_only_does_not_start_jupyterlab(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "lessons"
+    write(src / "01-intro.ipynb", "{}")
+    monkeypatch.setattr(_cli, "course_source", lambda: src)
+    monkeypatch.setattr(_cli.os, "execv", lambda *a: pytest.fail("JupyterLab was started"))
+    assert main(["lab", "--dir", str(tmp_path / "work"), "--copy-only"]) == 0
+    assert (tmp_path / "work" / "01-intro.ipynb").read_text() == "{}"
+    assert main(["lab", "--dir", str(tmp_path / "work"), "--copy-only"]) == 0   # again: nothing to copy
+    assert "copied 1 new file(s)" in capsys.readouterr().out
