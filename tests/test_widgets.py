@@ -374,7 +374,7 @@ def test_static_bundles_match_the_sources(tmp_path):
 
 # -- real models ----------------------------------------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["smollm2", "minilm"])  # tiny models: add "tiny-induction" once they ship
+@pytest.mark.parametrize("name", ["smollm2", "minilm", "tiny-induction"])
 def test_every_view_on_real_models(name, tmp_path):
     model = attnlab.load(name)
     text = getattr(model, "example_text", None) or "The cat sat on the mat. The cat sat on the"
