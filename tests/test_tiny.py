@@ -151,3 +151,51 @@ def test_short_induction_run_shows_phase_change():
     assert best[before.index].mean() < 0.2 and best[after.index].mean() > 0.6
     assert after.loss_repeat.mean() < 0.5 * after.loss_first.mean()
     assert before.loss_repeat.mean() > 0.8 * before.loss_first.mean()
+
+
+# --- through the runner and the public API ------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(TINY_MODELS))
+def test_runner_patterns_and_ablation_match_the_tiny_model(name):
+    import attnlab
+    from attnlab._tiny.probe import ablate_heads
+
+    model = attnlab.load(name)
+    module, tok = model.module, model.tokenizer
+    text = {"tiny-induction": "P Q A B X Y S T A B", "tiny-parity-cot": "0010101001:0011",
+            "tiny-parity-direct": "0010101001:"}.get(name, "aB..bA.c..C")
+    t = model.run(text)
+    ids = torch.tensor([tok.encode(text)])
+    assert t.tokens == tok.token_strs(ids[0])
+    for layer, w in enumerate(attention_weights(module, ids)):
+        for head in range(model.n_heads):
+            assert abs(t.pattern(layer, head) - w[0, head].numpy()).max() < 1e-5
+    if model.has_lm_head:
+        with ablate_heads(module, {0: [0]}):
+            ref = torch.log_softmax(module(ids)[0, -1], -1)
+        got = model.run(text, ablate=[(0, 0)]).next_logits
+        assert torch.allclose(torch.log_softmax(got.float(), -1), ref, atol=1e-5)
+
+
+def test_public_train_and_measure():
+    import attnlab
+
+    model, history = attnlab.tiny.train("tiny-registers-8", steps=5, progress=False)
+    assert isinstance(model, attnlab.Model) and len(history) == 5 and "letter_acc" in history
+    assert model.run("aB..b").tokens[:9] == ["<cls>"] + [f"<reg{i}>" for i in range(8)]
+    m = attnlab.tiny.measure(model)
+    assert 0 <= m["no_target_on_registers"] <= 1
+    shipped = attnlab.load("tiny-induction")
+    assert close(attnlab.tiny.measure(shipped), {k: v for k, v in attnlab.tiny.recorded_metrics("tiny-induction")
+                                                  ["metrics"].items() if k != "phase_change_step"})
+    with pytest.raises(AttnlabError, match="tiny models only"):
+        attnlab.tiny.measure(attnlab.load("minilm"))
+    with pytest.raises(AttnlabError, match="tiny-induction"):
+        attnlab.tiny.train("tiny-nope")
+    with pytest.raises(AttnlabError, match="steps"):
+        attnlab.tiny.train("tiny-induction", steps=0)
+    chart = attnlab.charts.training_curves(attnlab.tiny.history("tiny-induction"), ["loss_first", "loss_repeat"],
+                                           smooth=25, marks={"phase change": 276})
+    assert chart.to_dict()
+    with pytest.raises(AttnlabError, match="no column"):
+        attnlab.charts.training_curves(history, ["nope"])

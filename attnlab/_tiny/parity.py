@@ -25,7 +25,7 @@ from .training import fit, pick_device
 VOCAB = ["<bos>", "0", "1", ":"]
 BOS, ZERO, ONE, COLON = range(4)
 MIN_LEN, MAX_LEN, TEST_MIN_LEN, TEST_FRACTION = 1, 12, 6, 0.25
-TEST_LENGTHS = range(TEST_MIN_LEN, MAX_LEN + 1)
+TEST_CAP = 1024  # held-out strings evaluated per length (the first ones of the random split)
 SPLIT_SEED = 20240  # fixes which strings are held out, whatever the training seed
 DEFAULTS = dict(steps=1200, max_train_len=8, batch=128, lr=1e-3, weight_decay=0.1, d_model=64, n_heads=1,
                 d_mlp=256)
@@ -41,9 +41,9 @@ def cot_text(x: str) -> str:
 
 
 def config(d_model: int = DEFAULTS["d_model"], n_heads: int = DEFAULTS["n_heads"],
-           d_mlp: int = DEFAULTS["d_mlp"]) -> TinyConfig:
+           d_mlp: int = DEFAULTS["d_mlp"], max_train_len: int = MAX_LEN) -> TinyConfig:
     return TinyConfig(vocab=VOCAB, n_layers=2, n_heads=n_heads, d_model=d_model, d_mlp=d_mlp,
-                      max_len=2 * MAX_LEN + 2, causal=True)
+                      max_len=2 * max_train_len + 2, causal=True)
 
 
 def split(n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,11 +92,18 @@ def generate_answers(model: TinyTransformer, bits: torch.Tensor, cot: bool) -> t
     return (ids[:, bits.shape[1] + 2:] - ZERO).cpu()
 
 
-def accuracy(model: TinyTransformer, cot: bool, lengths=TEST_LENGTHS) -> dict:
-    """Final-answer accuracy by greedy decoding on the held-out strings: ``{"all": pooled, n: acc}``."""
+def trained_lengths(model: TinyTransformer) -> range:
+    """The lengths with held-out strings that ``model`` was trained on: TEST_MIN_LEN .. its longest input."""
+    return range(TEST_MIN_LEN, (model.config.max_len - 2) // 2 + 1)
+
+
+def accuracy(model: TinyTransformer, cot: bool, lengths=None) -> dict:
+    """Final-answer accuracy by greedy decoding on the held-out strings: ``{"all": pooled, n: acc}``
+    (``lengths`` defaults to the model's trained lengths, from TEST_MIN_LEN)."""
+    lengths = trained_lengths(model) if lengths is None else lengths
     right, total, out = 0, 0, {}
     for n in lengths:
-        bits = split(n)[1]
+        bits = split(n)[1][:TEST_CAP]
         ok = generate_answers(model, bits, cot)[:, -1] == bits.sum(1) % 2
         out[n] = ok.float().mean().item()
         right, total = right + ok.sum().item(), total + len(ok)
@@ -104,17 +111,18 @@ def accuracy(model: TinyTransformer, cot: bool, lengths=TEST_LENGTHS) -> dict:
 
 
 @torch.no_grad()
-def head_stats(model: TinyTransformer, lengths=TEST_LENGTHS) -> dict[str, torch.Tensor]:
+def head_stats(model: TinyTransformer, lengths=None) -> dict[str, torch.Tensor]:
     """On teacher-forced CoT held-out strings, at every position whose next token is s_t
     (":" then s_1 .. s_{n-1}), for every head [layers, heads]:
 
     ``iteration``: fraction of positions whose attention argmax is x_t; ``iteration_mass``: mean
     attention on x_t; ``colon``: fraction whose argmax is ":"; ``colon_mass``: mean attention on ":".
     """
+    lengths = trained_lengths(model) if lengths is None else lengths
     device = next(model.parameters()).device
     sums, total = 0, 0
     for n in lengths:
-        bits = split(n)[1]
+        bits = split(n)[1][:TEST_CAP]
         w = torch.stack(attention_weights(model, encode_bits(bits, True).to(device)))
         w = w[:, :, :, n + 1:2 * n + 1].cpu()  # [L, b, h, n queries, T]
         x_t = F.one_hot(torch.arange(1, n + 1), w.shape[-1]).float()  # [n, T]
@@ -161,11 +169,10 @@ def train_parity(cot: bool = True, steps: int = DEFAULTS["steps"], seed: int = 0
     """
     device = pick_device(device)
     torch.manual_seed(seed)
-    cfg = config(d_model, n_heads, d_mlp)
+    cfg = config(d_model, n_heads, d_mlp, max_train_len)
     model = TinyTransformer(cfg).to(device)
     gen = torch.Generator().manual_seed(seed + 1)
     train_sets = {n: split(n)[0] for n in range(MIN_LEN, max_train_len + 1)}
-    test_lengths = range(TEST_MIN_LEN, max_train_len + 1)
 
     def step_fn(model, data):
         ids, mask = (t.to(device) for t in data)
@@ -176,7 +183,7 @@ def train_parity(cot: bool = True, steps: int = DEFAULTS["steps"], seed: int = 0
 
     history = fit(model, lambda s: make_batch(gen, train_sets, batch, cot), step_fn, steps, lr,
                   weight_decay=weight_decay, cosine=True,
-                  evaluate=lambda m: {"test_acc": accuracy(m, cot, test_lengths)["all"]},
+                  evaluate=lambda m: {"test_acc": accuracy(m, cot)["all"]},
                   eval_every=eval_every,
                   progress=progress, desc=f"parity {'CoT' if cot else 'direct'}")
     return model, TinyTokenizer(cfg.vocab), history

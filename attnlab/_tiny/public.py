@@ -100,7 +100,6 @@ def parity_accuracy(model, lengths=None) -> dict:
     module, task = _module(model)
     if not task.startswith("tiny-parity"):
         raise AttnlabError(f"parity_accuracy needs a parity model, not {task}")
-    lengths = parity.TEST_LENGTHS if lengths is None else lengths
     return parity.accuracy(module, task == "tiny-parity-cot", lengths)
 
 
