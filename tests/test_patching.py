@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
 import attnlab
 from attnlab import AttnlabError, Patch
@@ -10,30 +9,17 @@ from attnlab._metrics import logit_diff, loss_metric
 from attnlab._patching import patch_fraction, patch_heads, patch_resid
 from attnlab._probes import text_ids
 from attnlab._windows import window_perplexity, window_table
+from toys import IdTokenizer, random_llama
 
 CLEAN = [5, 17, 3, 88, 42, 17, 3, 88, 9, 60, 61, 2]
 CORRUPT = [5, 17, 3, 88, 42, 17, 3, 88, 9, 33, 61, 2]
 
 
-class IdTokenizer:
-    """A stand-in tokenizer: text is space-separated ids."""
-
-    def __call__(self, text):
-        return {"input_ids": [int(x) for x in text.split()]}
-
-    def decode(self, ids):
-        return f"<{ids[0]}>"
-
-    def __len__(self):
-        return 97
-
 
 @pytest.fixture(scope="module")
 def toy():
     torch.manual_seed(1)
-    module = LlamaForCausalLM(LlamaConfig(vocab_size=97, hidden_size=48, intermediate_size=96, num_hidden_layers=3,
-                                          num_attention_heads=6, num_key_value_heads=2, max_position_embeddings=64))
-    return attnlab.load(module.eval(), tokenizer=IdTokenizer())
+    return attnlab.load(random_llama(), tokenizer=IdTokenizer())
 
 
 METRIC = logit_diff(4, 7)

@@ -5,33 +5,17 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from transformers import (BertConfig, BertModel, Gemma3ForCausalLM, Gemma3TextConfig, GPT2Config, GPT2LMHeadModel,
-                          LlamaConfig, LlamaForCausalLM)
+from transformers import BertConfig, BertModel, Gemma3ForCausalLM, Gemma3TextConfig, GPT2Config, GPT2LMHeadModel
 
 import attnlab
 import attnlab._interventions
 from attnlab import AttnlabError
+from toys import IdTokenizer, random_llama
 
-
-class IdTokenizer:
-    """A stand-in tokenizer: text is space-separated ids."""
-
-    def __call__(self, text):
-        return {"input_ids": [int(x) for x in text.split()]}
-
-    def decode(self, ids):
-        return f"<{ids[0]}>"
-
-    def convert_ids_to_tokens(self, ids):
-        return [f"<{i}>" for i in ids]
-
-    def __len__(self):
-        return 97
 
 
 def llama():
-    return LlamaForCausalLM(LlamaConfig(vocab_size=97, hidden_size=48, intermediate_size=96, num_hidden_layers=3,
-                                        num_attention_heads=6, num_key_value_heads=2, max_position_embeddings=64))
+    return random_llama()
 
 
 def gemma3():

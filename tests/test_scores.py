@@ -9,6 +9,7 @@ from attnlab import _census, _scores
 from attnlab._census import census, census_summary
 from attnlab._metrics import loss_metric
 from attnlab._probes import needle_prompts, repeated_tokens, text_ids
+from toys import IdTokenizer
 
 
 
@@ -137,18 +138,6 @@ def test_score_inputs_and_errors(smol, minilm):
     assert _scores.sink(minilm, "A short sentence, with a comma.", on="sep").shape == (6, 12)
     assert _scores.positional_offset(minilm).dtype.kind == "i"
 
-
-class IdTokenizer:
-    """A stand-in tokenizer: text is space-separated ids."""
-
-    def __call__(self, text):
-        return {"input_ids": [int(x) for x in text.split()]}
-
-    def decode(self, ids):
-        return f"<{ids[0]}>"
-
-    def __len__(self):
-        return 97
 
 
 @pytest.mark.parametrize("family", ["llama", "gpt2"])

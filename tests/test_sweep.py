@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
 import attnlab
 from attnlab import AttnlabError
@@ -11,29 +10,16 @@ from attnlab._attribution import attribution
 from attnlab._effects import Effects
 from attnlab._metrics import logit_diff, loss_metric, prob_of, single_token
 from attnlab._sweep import ablation_sweep
+from toys import IdTokenizer, random_llama
 
 IDS = [5, 17, 3, 88, 42, 17, 3, 88, 9, 60, 61, 2, 40, 17, 3]
 
-
-class IdTokenizer:
-    """A stand-in tokenizer: text is space-separated ids."""
-
-    def __call__(self, text):
-        return {"input_ids": [int(x) for x in text.split()]}
-
-    def decode(self, ids):
-        return f"<{ids[0]}>"
-
-    def __len__(self):
-        return 97
 
 
 @pytest.fixture(scope="module")
 def toy():
     torch.manual_seed(0)
-    module = LlamaForCausalLM(LlamaConfig(vocab_size=97, hidden_size=48, intermediate_size=96, num_hidden_layers=3,
-                                          num_attention_heads=6, num_key_value_heads=2, max_position_embeddings=64))
-    model = attnlab.load(module.eval(), tokenizer=IdTokenizer())
+    model = attnlab.load(random_llama(), tokenizer=IdTokenizer())
     model._means = torch.randn(3, 6, 8)  # the stand-in tokenizer cannot read the reference text for head_means()
     return model
 

@@ -16,40 +16,24 @@ import numpy as np
 import pytest
 import torch
 from ipywidgets.widgets.widget import _remove_buffers
-from transformers import BertConfig, BertModel, LlamaConfig, LlamaForCausalLM
+from transformers import BertConfig, BertModel
 
 import attnlab
 from attnlab import AblationLab, AttentionView, AttnlabError, HeadGrid, SinkView, charts
 from attnlab._widgets._worker import Worker
 from attnlab._widgets.ablation_lab import start_layer
+from toys import IdTokenizer, random_llama
 
 REPO = Path(__file__).resolve().parent.parent
 TEXT = "5 17 3 88 42 17 3 88 9 60 61 2"
 VIEWS = [AttentionView, HeadGrid, AblationLab, SinkView]
 
 
-class IdTokenizer:
-    """A stand-in tokenizer: text is space-separated ids (other words get an id from their letters)."""
-
-    def __call__(self, text):
-        return {"input_ids": [int(x) if x.isdigit() else sum(map(ord, x)) % 97 for x in text.split()]}
-
-    def decode(self, ids, **kwargs):
-        return " ".join(str(i) for i in ids) if len(ids) > 1 else f"<{ids[0]}>"
-
-    def convert_ids_to_tokens(self, ids):
-        return [f"<{i}>" for i in ids]
-
-    def __len__(self):
-        return 97
-
 
 @pytest.fixture(scope="module")
 def llama():
     torch.manual_seed(0)
-    module = LlamaForCausalLM(LlamaConfig(vocab_size=97, hidden_size=48, intermediate_size=96, num_hidden_layers=3,
-                                          num_attention_heads=6, num_key_value_heads=2, max_position_embeddings=600))
-    return attnlab.load(module, tokenizer=IdTokenizer())
+    return attnlab.load(random_llama(max_positions=600), tokenizer=IdTokenizer())
 
 
 @pytest.fixture(scope="module")
