@@ -29,6 +29,7 @@ _PUBLIC = {
     "census_summary": "_census",
     "ablation_sweep": "_sweep",
     "attribution": "_attribution",
+    "direct_effects": "_direct",
     "patch_heads": "_patching",
     "patch_resid": "_patching",
     "patch_fraction": "_patching",

@@ -213,7 +213,7 @@ def single_token(model: "Model", token) -> int:
 
 def _tokenize(model: "Model", text: str) -> list[int]:
     if model.family == "attnlab_tiny":
-        return model.encode(text)
+        return list(model.tokenizer.encode(text, add_special=False))
     try:
         return list(model.tokenizer(text, add_special_tokens=False)["input_ids"])
     except TypeError:  # a minimal tokenizer without add_special_tokens

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from functools import partial
 from pathlib import Path

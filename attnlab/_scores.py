@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._attention import Pass
+from ._direct import _out_weight
 from ._errors import AttnlabError
 from ._families import unembed_logits
 from ._probes import DEPTHS, NEEDLES, needle_prompts, reads_english, repeated_tokens, text_ids
@@ -222,16 +223,6 @@ def _copies(model, run: Pass, layer: int, b: int, w: torch.Tensor, ids: torch.Te
     logits = contrib @ a.unembed.weight.T                                      # [heads, queries, vocab]
     top = logits.topk(COPY_TOP, dim=-1).indices
     return (top == attended[..., None]).any(-1).float().mean(-1).cpu().numpy()
-
-
-def _out_weight(model: "Model", layer: int) -> torch.Tensor:
-    """The output projection [d_model, n_heads * head_dim] of a layer: head h writes W[:, h*hd:(h+1)*hd] z."""
-    attn = model._a.attn[layer]
-    if hasattr(attn, "o_proj"):
-        return attn.o_proj.weight
-    if hasattr(attn, "c_proj"):          # GPT-2's Conv1D stores [in, out]
-        return attn.c_proj.weight.T
-    raise AttnlabError(f"attnlab cannot find the output projection of a {model.family} layer for copying scores.")
 
 
 # -- needle in a haystack: retrieval --------------------------------------------------------------
