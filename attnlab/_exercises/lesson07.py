@@ -105,4 +105,4 @@ def _(answer):
         return False, "answer 'retrieval' or 'streaming'."
     if answer == want:
         return True, f"accuracy with retrieval heads off {acc_ret:.0%}, with streaming heads off {acc_stream:.0%}."
-    return False, f"measure both: the other group's ablation hurts more."
+    return False, "measure both: the other group's ablation hurts more."

@@ -145,7 +145,7 @@ def _(answer):
     if abs(b - plain_format) < 1e-6 and abs(b - with_) > 1e-6:
         return False, "the second number is the accuracy on the '\\nword:' prompts; use the 'The word \"x\" means' template."
     if abs(a - without) < 1e-6:
-        return False, (f"the first number is right; the second is not. Add `vectors['singular_plural'][22]` at layer 22, "
+        return False, ("the first number is right; the second is not. Add `vectors['singular_plural'][22]` at layer 22, "
                        "at the last position of each prompt.")
     return False, "not quite: measure top-1 accuracy (first token of ' ' + answer) on the 20 test words of singular_plural."
 
