@@ -24,22 +24,24 @@ from tqdm.auto import tqdm
 from ._attention import Pass
 from ._effects import Effects
 from ._errors import AttnlabError
-from ._interventions import HOW, check_heads
+from ._interventions import HOW, check_heads, compile_pass
 from ._metrics import Bound, check_metric
 
 if TYPE_CHECKING:
     from ._model import Model
 
 
-def ablation_sweep(model: "Model", text, metric=None, *, how: str = "zero", heads="all", batch: int | None = None,
-                   progress: bool = True) -> Effects:
+def ablation_sweep(model: "Model", text, metric=None, *, how: str = "zero", heads="all", ablated=(),
+                   batch: int | None = None, progress: bool = True) -> Effects:
     """Exact effect of ablating each head alone: ``metric(ablated) - metric(clean)``, [n_layers, n_heads].
 
     ``text``: a prompt or token ids. ``metric``: :func:`loss_metric` (default: mean loss over every
     position), :func:`logit_diff` or :func:`prob_of`. ``how``: "zero" or "mean" (the head's mean output
     over a reference text, see ``model.head_means()``). ``heads``: "all", a layer number or (layer, head)
-    pairs; heads left out are NaN. ``batch``: ablated copies per forward (default: a layer's heads).
-    Ablating a head means what ``model.run(text, ablate=[(layer, head)], how=how)`` does.
+    pairs; heads left out are NaN. ``ablated``: heads switched off in every run, the reference included
+    (to look for backup heads: what matters once these are gone?); they are NaN in the result.
+    ``batch``: ablated copies per forward (default: a layer's heads).
+    Ablating a head means what ``model.run(text, ablate=[*ablated, (layer, head)], how=how)`` does.
 
     >>> e = attnlab.ablation_sweep(model, "When Mary and John went to the store, John gave a drink to",
     ...                            attnlab.logit_diff(" Mary", " John"))             # doctest: +SKIP
@@ -48,28 +50,33 @@ def ablation_sweep(model: "Model", text, metric=None, *, how: str = "zero", head
     if how not in HOW:
         raise AttnlabError(f"how must be 'zero' or 'mean', got {how!r}.")
     heads = check_heads(model, heads, "heads")
+    off = set(check_heads(model, ablated, "ablated"))
+    base = compile_pass(model, 0, ablate=sorted(off), how=how)  # the heads that stay off in every run
+    heads = [hd for hd in heads if hd not in off]
     batch = _check_batch(batch, model.n_heads)
     ids = model.encode(text)
     bound = metric.bind(model, ids)
-    x, clean_run, clean = _clean(model, ids, bound)
+    x, clean_run, clean = _clean(model, ids, bound, base)
     means = model.head_means() if how == "mean" else None
     values = np.full((model.n_layers, model.n_heads), np.nan)
     jobs = [(layer, hs[i:i + batch]) for layer, hs in _by_layer(heads).items() for i in range(0, len(hs), batch)]
     with tqdm(total=len(heads), desc=f"{how}-ablating heads", disable=not progress) as bar:
         for layer, hs in jobs:
             value = None if means is None else means[layer, hs][:, None, :]
-            values[layer, hs] = _ablated(model, x, clean_run.resid[layer], bound, layer, hs, value)
+            values[layer, hs] = _ablated(model, x, clean_run.resid[layer], bound, layer, hs, value, base)
             bar.update(len(hs))
-    return Effects(values - clean, what=f"change in {metric.name} when the head is {how}-ablated (exact)",
+    also = f", with {len(off)} head(s) already ablated" if off else ""
+    return Effects(values - clean, what=f"change in {metric.name} when the head is {how}-ablated (exact{also})",
                    clean=clean)
 
 
-def _clean(model: "Model", ids: list[int], bound: Bound) -> tuple[torch.Tensor, Pass, float]:
-    """The prompt as a tensor (cut after the metric's last position), the clean run
-    with its residual stream recorded, and the clean metric."""
+def _clean(model: "Model", ids: list[int], bound: Bound, base: Pass) -> tuple[torch.Tensor, Pass, float]:
+    """The prompt as a tensor (cut after the metric's last position), the reference run (``base``'s
+    ablations only) with its residual stream recorded, and its metric."""
     ids = ids[:bound.positions[-1] + 1]     # metrics need a causal LM: later tokens cannot change these predictions
     x = torch.tensor([ids], device=model.device)
     run = Pass(record=True)
+    run.z_edits = {layer: list(edits) for layer, edits in base.z_edits.items()}
     hidden = model._forward(x, run)
     with torch.no_grad():
         clean = float(bound.evaluate(hidden[:, bound.positions])[0])
@@ -77,9 +84,10 @@ def _clean(model: "Model", ids: list[int], bound: Bound) -> tuple[torch.Tensor, 
 
 
 def _ablated(model: "Model", x: torch.Tensor, resid: torch.Tensor, bound: Bound, layer: int, heads: list[int],
-             value: torch.Tensor | None) -> np.ndarray:
-    """The metric with head ``heads[i]`` of ``layer`` ablated in batch row i, starting at ``layer`` from the
-    cached clean residual ``resid``. ``value``: the replacement [rows, 1, head_dim], or None for zero."""
+             value: torch.Tensor | None, base: Pass) -> np.ndarray:
+    """The metric with head ``heads[i]`` of ``layer`` ablated in batch row i (on top of ``base``'s ablations),
+    starting at ``layer`` from the cached reference residual ``resid``. ``value``: the replacement
+    [rows, 1, head_dim], or None for zero."""
     rows = torch.arange(len(heads), device=x.device)
     cols = torch.tensor(heads, device=x.device)
 
@@ -88,7 +96,8 @@ def _ablated(model: "Model", x: torch.Tensor, resid: torch.Tensor, bound: Bound,
 
     run = Pass(record=False, start=layer)
     run.resid_edits[layer] = [lambda h: h.copy_(resid)]
-    run.z_edits[layer] = [ablate]
+    run.z_edits = {l: list(edits) for l, edits in base.z_edits.items() if l >= layer}
+    run.z_edits.setdefault(layer, []).append(ablate)
     hidden = model._forward(x.expand(len(heads), -1), run)
     with torch.no_grad():
         return bound.evaluate(hidden[:, bound.positions]).cpu().numpy()

@@ -39,6 +39,20 @@ def test_sweep_equals_a_plain_loop_of_single_ablations(toy, metric, how):
     assert np.abs(np.asarray(e) - loop).max() < 1e-4
 
 
+@pytest.mark.parametrize("how", ["zero", "mean"])
+def test_sweep_on_top_of_ablated_heads_equals_a_plain_loop(toy, how):
+    metric, off = logit_diff(4, 7, position=-3), [(0, 1), (1, 4), (2, 2)]
+    e = ablation_sweep(toy, IDS, metric, how=how, ablated=off, progress=False)
+    ref = metric(toy.run(IDS, ablate=off, how=how))
+    loop = np.array([[np.nan if (l, h) in off else metric(toy.run(IDS, ablate=[*off, (l, h)], how=how)) - ref
+                      for h in range(toy.n_heads)] for l in range(toy.n_layers)])
+    assert abs(e.clean - ref) < 1e-5 and "3 head(s) already ablated" in e.what
+    assert np.array_equal(np.isnan(e.values), np.isnan(loop))
+    assert np.nanmax(np.abs(e.values - loop)) < 1e-4
+    with pytest.raises(AttnlabError, match="layer 9 is out of range"):
+        ablation_sweep(toy, IDS, metric, ablated=[(9, 0)], progress=False)
+
+
 def test_sweep_subset_and_batch_size(toy):
     full = ablation_sweep(toy, IDS, progress=False)
     part = ablation_sweep(toy, IDS, heads=[(1, 2), (2, 0), (2, 5)], batch=2, progress=False)
