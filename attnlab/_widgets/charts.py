@@ -164,12 +164,15 @@ def head_scores(scores, *, name: str = "score", baseline: float | None = None, t
     """A layer x head heatmap of any per-head number (a census score, the loss after ablating each head...).
 
     With ``baseline`` the colour shows ``score - baseline`` (for sweeps: the change each head causes).
+    Numbers of both signs (or a baseline) get a diverging scale centred on 0.
     """
     sc = np.asarray(scores, dtype=np.float64)
     if sc.ndim != 2:
         raise AttnlabError(f"scores must be a [layers, heads] array, got shape {sc.shape}.")
     shown = sc - baseline if baseline is not None else sc
-    field = f"{name} - baseline" if baseline is not None else name
+    field = f"{name} - {baseline:g}" if baseline else name
+    if baseline is None and np.nanmin(sc) < 0 < np.nanmax(sc):
+        baseline = 0.0
     rows = [{"layer": layer, "head": head, "value": float(shown[layer, head]), "raw": float(sc[layer, head])}
             for layer in range(sc.shape[0]) for head in range(sc.shape[1])]
     color = alt.Color("value:Q", title=field, scale=alt.Scale(range=COLORS["score"], interpolate="rgb")
