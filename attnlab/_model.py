@@ -179,9 +179,8 @@ class Model:
         if self.family == "attnlab_tiny":
             try:
                 return list(self.tokenizer.encode(text))
-            except (KeyError, ValueError) as e:
-                raise AttnlabError(f"{self.name} cannot read {text!r}: {e}. Its vocabulary is "
-                                   f"{' '.join(self.tokenizer.vocab)[:200]}") from None
+            except AttnlabError as e:
+                raise AttnlabError(f"{self.name} cannot read {text!r}: {e}") from None
         return list(self.tokenizer(text)["input_ids"])
 
     def _token_strings(self, ids: list[int]) -> list[str]:

@@ -83,6 +83,21 @@ class Trace:
         top = torch.topk(probs, min(k, probs.numel()))
         return [(self.model._token_strings([int(i)])[0], float(p)) for p, i in zip(top.values, top.indices)]
 
+    def prob(self, token, position: int = -1) -> float:
+        """The probability of ``token`` (a string the tokenizer reads as one token, or an id) as the next
+        token after ``position`` (default: the last).
+
+        >>> attnlab.load("smollm2").run("The capital of France is").prob(" Paris")   # doctest: +SKIP
+        0.61
+        """
+        from ._metrics import single_token
+
+        self._need_lm_head("prob")
+        token_id = single_token(self.model, token)
+        (position,) = check_positions(position, len(self), "position")
+        row = self.next_logits if position == len(self) - 1 else self.logits[position]
+        return float(torch.softmax(row.float(), dim=-1)[token_id])
+
     def _need_lm_head(self, what: str):
         if not self.model.has_lm_head:
             raise AttnlabError(f"{self.model.name} is an encoder without a next-token head, so it has no {what}. "

@@ -188,6 +188,12 @@ def test_public_train_and_measure():
     shipped = attnlab.load("tiny-induction")
     assert close(attnlab.tiny.measure(shipped), {k: v for k, v in attnlab.tiny.recorded_metrics("tiny-induction")
                                                   ["metrics"].items() if k != "phase_change_step"})
+    parity = attnlab.load("tiny-parity-cot")
+    with pytest.raises(AttnlabError, match=r"cannot read '01x': unknown symbols \['x'\]; this tiny model knows: <bos> 0 1 :$"):
+        parity.run("01x")
+    t = shipped.run("P Q A B X Y S T A")
+    assert t.prob("B") == pytest.approx(dict(t.top_next(3))["B"]) and t.top_next(1)[0][0] == "B"
+    assert t.prob("Q", position=1) == pytest.approx(float(torch.softmax(t.logits[1].float(), -1)[tok_id(shipped, "Q")]))
     with pytest.raises(AttnlabError, match="tiny models only"):
         attnlab.tiny.measure(attnlab.load("minilm"))
     with pytest.raises(AttnlabError, match="tiny-induction"):
@@ -199,3 +205,7 @@ def test_public_train_and_measure():
     assert chart.to_dict()
     with pytest.raises(AttnlabError, match="no column"):
         attnlab.charts.training_curves(history, ["nope"])
+
+
+def tok_id(model, symbol):
+    return model.tokenizer.encode(symbol, add_special=False)[0]
