@@ -122,10 +122,9 @@ def test_parity_checkpoints():
     cot = load_tiny("tiny-parity-cot")[2]["metrics"]
     direct = load_tiny("tiny-parity-direct")[2]["metrics"]
     assert cot["test_acc"] >= 0.99 and min(cot["test_acc_by_length"].values()) > 0.98
-    # without the chain of thought: right on some short unseen strings, near chance on long ones
-    assert direct["test_acc"] < cot["test_acc"] - 0.25
-    assert direct["test_acc_by_length"]["12"] < 0.7
-    assert cot["test_acc_colon_head_ablated"] < 0.8  # layer 0's ":" head is needed
+    # without the chain of thought: near chance on unseen strings (right on some short ones)
+    assert direct["test_acc"] < 0.6 and direct["test_acc_by_length"]["12"] < 0.55
+    assert cot["test_acc_colon_head_ablated"] < 0.6  # layer 0's ":" head is needed
 
 
 def test_register_checkpoints():

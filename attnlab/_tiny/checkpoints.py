@@ -28,8 +28,8 @@ CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
 TINY_MODELS = {
     "tiny-induction": "2-layer attention-only decoder trained on repeated random segments: "
                       "a previous-token head (layer 0) and induction heads (layer 1)",
-    "tiny-parity-cot": "2-layer decoder trained on parity with a chain of thought "
-                       "('0010101001:0011001110'); has a ':' head and an iteration head",
+    "tiny-parity-cot": "2-layer decoder (2 heads per layer) trained on parity with a chain of thought "
+                       "('0010101001:0011001110'): a ':' head, and heads that fetch input bits",
     "tiny-parity-direct": "the same decoder trained to answer parity directly "
                           "('0010101001:0'); near chance on unseen strings",
     "tiny-registers-0": "2-layer bidirectional encoder (partner-letter task) without register tokens",
@@ -39,8 +39,8 @@ TINY_MODELS = {
 # name -> (training function, its keyword arguments) for the shipped (longer) runs
 RECIPES = {
     "tiny-induction": (induction.train_induction, dict(steps=6000, seed=0)),
-    "tiny-parity-cot": (parity.train_parity, dict(cot=True, steps=12000, max_train_len=12, seed=0)),
-    "tiny-parity-direct": (parity.train_parity, dict(cot=False, steps=12000, max_train_len=12, seed=0)),
+    "tiny-parity-cot": (parity.train_parity, dict(cot=True, steps=12000, max_train_len=12, n_heads=2, seed=0)),
+    "tiny-parity-direct": (parity.train_parity, dict(cot=False, steps=12000, max_train_len=12, n_heads=2, seed=0)),
     "tiny-registers-0": (registers.train_registers, dict(n_registers=0, steps=3000, seed=0)),
     "tiny-registers-8": (registers.train_registers, dict(n_registers=8, steps=3000, seed=0)),
 }

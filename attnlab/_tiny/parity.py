@@ -27,7 +27,7 @@ BOS, ZERO, ONE, COLON = range(4)
 MIN_LEN, MAX_LEN, TEST_MIN_LEN, TEST_FRACTION = 1, 12, 6, 0.25
 TEST_CAP = 1024  # held-out strings evaluated per length (the first ones of the random split)
 SPLIT_SEED = 20240  # fixes which strings are held out, whatever the training seed
-DEFAULTS = dict(steps=1200, max_train_len=8, batch=128, lr=1e-3, weight_decay=0.1, d_model=64, n_heads=1,
+DEFAULTS = dict(steps=1200, max_train_len=8, batch=128, lr=1e-3, weight_decay=0.1, d_model=64, n_heads=2,
                 d_mlp=256)
 
 
@@ -159,7 +159,7 @@ def train_parity(cot: bool = True, steps: int = DEFAULTS["steps"], seed: int = 0
                  weight_decay: float = DEFAULTS["weight_decay"], eval_every: int = 250,
                  max_train_len: int = DEFAULTS["max_train_len"], d_model: int = DEFAULTS["d_model"],
                  n_heads: int = DEFAULTS["n_heads"], d_mlp: int = DEFAULTS["d_mlp"]):
-    """Train a 2-layer transformer (1 head per layer, MLPs) on parity; returns (model, tokenizer,
+    """Train a 2-layer transformer (2 heads per layer, MLPs) on parity; returns (model, tokenizer,
     history). Training strings have lengths 1..max_train_len: 8 by default (a lesson-sized run,
     about a minute on a laptop CPU), 12 for the shipped checkpoints.
 
