@@ -64,7 +64,7 @@ print("the text with its chain of thought:", cot_text(x))
 # %%
 info = attnlab.tiny.recorded_metrics("tiny-parity-cot")
 cfg, training = info["config"], info["training"]
-print(f"{cfg['n_layers']} layers x {cfg['n_heads']} head per layer, d_model {cfg['d_model']}, MLP width {cfg['d_mlp']}, "
+print(f"{cfg['n_layers']} layers x {cfg['n_heads']} heads per layer, d_model {cfg['d_model']}, MLP width {cfg['d_mlp']}, "
       f"vocabulary {cfg['vocab']}")
 for name in ("tiny-parity-cot", "tiny-parity-direct"):
     tr = attnlab.tiny.recorded_metrics(name)["training"]
@@ -91,7 +91,7 @@ print(acc.round(3).to_string())
 
 # %% [markdown]
 # The chain-of-thought model is right on nearly every unseen string, whatever its length. The direct model is
-# well above chance on short strings but falls towards a coin flip as the strings grow. The training histories,
+# well above chance on the shortest strings but falls to a coin flip as the strings grow. The training histories,
 # recorded every 250 steps on the same held-out strings, show how each got there.
 
 # %%
@@ -100,33 +100,31 @@ hist_direct = attnlab.tiny.history("tiny-parity-direct")
 both = (hist_cot[["step", "test_acc"]].dropna()
         .merge(hist_direct[["step", "test_acc"]].dropna(), on="step", suffixes=("_cot", "_direct")))
 cot_99 = int(both.step[both.test_acc_cot >= 0.99].iloc[0])
-direct_up = int(both.step[both.test_acc_direct > 0.55].iloc[0])
-plateau = both[both.step < direct_up].test_acc_direct
 print(f"CoT:    held-out accuracy first reaches 99% at step {cot_99}; "
       f"at the end: {both.test_acc_cot.iloc[-1]:.3f}")
-print(f"direct: between {plateau.min():.3f} and {plateau.max():.3f} until step {direct_up}, "
-      f"when it first passes 0.55; at the end: {both.test_acc_direct.iloc[-1]:.3f}")
+print(f"direct: between {both.test_acc_direct.min():.3f} and {both.test_acc_direct.max():.3f} over the whole run "
+      f"(steps 0 to {both.step.iloc[-1]}); at the end: {both.test_acc_direct.iloc[-1]:.3f}")
 attnlab.charts.training_curves(both, {"test_acc_cot": "chain of thought", "test_acc_direct": "direct answer"},
-                               marks={"CoT reaches 99%": cot_99, "direct leaves chance": direct_up},
+                               marks={"CoT reaches 99%": cot_99},
                                y_title="held-out accuracy", title="the two shipped runs")
 
 # %% [markdown]
-# The CoT model leaves chance after a short plateau and passes 99% at the marked step. The direct model sits at
-# chance for most of its training and only starts to move in the last stretch; at the end it does best on the
-# short strings (the table above). Yet it was not idle during its long plateau: on its own training batches it
-# does better than chance.
+# The CoT model leaves chance after a short plateau and passes 99% at the marked step. The direct model never
+# leaves chance on the held-out strings, pooled over all lengths, in the whole run; only its shortest held-out
+# strings end above chance (the table above). Yet it was not idle: on its own training batches it does better
+# than chance.
 
 # %%
-flat = hist_direct[(hist_direct.step >= 1000) & (hist_direct.step < direct_up)]
+flat = hist_direct[hist_direct.step >= 1000]
 n_short = sum(2 ** n for n in range(1, 6))
-print(f"direct model, steps 1000 to {direct_up}: accuracy on its training batches {flat.tape_acc.mean():.2f}, "
+print(f"direct model, steps 1000 to {hist_direct.step.iloc[-1]}: accuracy on its training batches {flat.tape_acc.mean():.2f}, "
       f"on held-out strings {flat.test_acc.mean():.2f}")
 print(f"learn by heart the {n_short} strings of 1 to 5 bits (5 of the 12 lengths), guess the rest: "
       f"{5 / 12 + 7 / 12 * 0.5:.2f}")
 
 # %% [markdown]
-# That fits a model that memorises the few short strings and guesses on the long ones: memorising helps on
-# strings it has seen and does nothing for new ones. The chain of thought removes the difficulty: each tape bit
+# That fits a model that has learned the few short strings, by heart or with a rule that only works for a few
+# bits, and guesses on the long ones: what it learned barely carries over to new long strings. The chain of thought removes the difficulty: each tape bit
 # depends on only two bits, the one written last and one input bit, a rule simple enough to learn from examples.
 #
 # ## Train one yourself
@@ -177,37 +175,41 @@ print("held-out accuracy by length:", {k: round(v, 3) for k, v in attnlab.tiny.p
 #
 # ## Test 1: attention statistics
 #
-# If the shipped model works like this, its layer-0 head should put its attention on the colon, and its
-# layer-1 head on `x_t`, at every position whose next token is a tape bit. `iteration_stats` measures exactly
-# that on the held-out strings: for each head, how often its strongest attention (the argmax of the row)
-# lands on `x_t` (`iteration`) or on the colon (`colon`), and the mean weight it puts there (`..._mass`).
+# The shipped model has two heads in each layer. If it works like this, one layer-0 head should put its
+# attention on the colon, and one layer-1 head on `x_t`, at every position whose next token is a tape bit.
+# `iteration_stats` measures exactly that on the held-out strings: for each head, how often its strongest
+# attention (the argmax of the row) lands on `x_t` (`iteration`) or on the colon (`colon`), and the mean weight
+# it puts there (`..._mass`).
 
 # %%
 stats = attnlab.tiny.iteration_stats(cot).set_index(["layer", "head"])
 print(stats.round(3).to_string())
-colon_head, iter_head = (0, 0), (1, 0)
+heads = list(stats.index)                           # (layer, head) for all four heads
+colon_head = stats["colon"].idxmax()
+layer1 = stats.loc[1]
+print(f"\ncolon head: L{colon_head[0]}H{colon_head[1]}, argmax on the colon at {stats['colon'].max():.0%} of steps")
+print(f"argmax on x_t: at most {stats['iteration'].max():.0%} of steps (head L{stats['iteration'].idxmax()[0]}"
+      f"H{stats['iteration'].idxmax()[1]}); the layer-1 heads: {layer1['iteration'].max():.0%} at most")
 
 # %% [markdown]
-# A clean iteration head would have its argmax on `x_t` almost every time. The layer-1 head does not come
-# close: its argmax lands on `x_t` at under a fifth of the steps, and its mean weight there is small. The layer-0
-# head lands on the colon about half of the time; surprisingly, its own argmax hits `x_t` more often than the
-# layer-1 head's does. The textbook picture is not what this model shows. Time to look.
+# A clean iteration head would have its argmax on `x_t` almost every time. No head comes close, and the two
+# layer-1 heads, where the hypothesis puts the pointer, come least close of all. The colon head exists, in
+# layer 0 as predicted, but it lands on the colon only in about a third of the steps; the same layer-0 head also
+# hits `x_t` more often than either layer-1 head. The textbook picture is not what this model shows. Time to
+# look.
 #
 # ## Test 2: look at the patterns
 #
-# The two heads on the lesson's example. The rows from the colon on are the ones that matter: each predicts the
-# next tape bit. Hover over a row to read its weights, or type another string (characters `0`, `1` and `:`).
+# All four heads on the lesson's example. Click a thumbnail to open a head; the rows from the colon on are the
+# ones that matter: each predicts the next tape bit. Hover over a row to read its weights.
 
 # %%
 text = cot_text(EXAMPLE)
-attnlab.AttentionView(cot, text=text, layer=0, head=0)
-
-# %%
-attnlab.AttentionView(cot, text=text, layer=1, head=0)
+attnlab.HeadGrid(cot, text=text, layer=colon_head[0], head=colon_head[1])
 
 # %% [markdown]
-# The same rows in numbers: for each step `t`, the query position and its token, where each head's attention
-# peaks (position, token, weight), and how much each head puts on `x_t`.
+# The same rows in numbers: for each step `t`, the query position and its token, and for each head
+# (`L0H1` is layer 0, head 1) where its attention peaks (position, token, weight) and how much it puts on `x_t`.
 
 # %%
 tr = cot.run(text)
@@ -216,21 +218,21 @@ rows = []
 for t in range(1, n + 1):
     p = n + t
     row = {"t": t, "query": f"{p} {tr.tokens[p]!r}", "x_t at": t}
-    for layer in range(2):
-        w = tr.pattern(layer, 0)[p]
+    for layer, head in heads:
+        w = tr.pattern(layer, head)[p]
         a = int(w.argmax())
-        row[f"L{layer} peak"] = f"{a} {tr.tokens[a]!r} {w[a]:.2f}"
-        row[f"L{layer} on x_t"] = round(float(w[t]), 2)
+        row[f"L{layer}H{head} peak"] = f"{a} {tr.tokens[a]!r} {w[a]:.2f}"
+        row[f"L{layer}H{head} on x_t"] = round(float(w[t]), 2)
     rows.append(row)
 pd.DataFrame(rows).set_index("t")
 
 # %% [markdown]
-# Read the rows one by one. At the colon (`t = 1`), layer 0 puts most of its weight on `x_1` itself: the first
-# input bit is always at position 1, so no pointer is needed. After that the two heads behave differently
-# depending on the token at the query, the bit written last. When it is `1`, layer 0 peaks on the colon and
-# layer 1 often peaks on `x_t` or next to it, though not every time: close to the textbook. When it is `0`,
-# layer 0 spreads over input bits around `x_t`, and layer 1 looks back at the tape. One string is an anecdote;
-# next, the same count over 700 random strings.
+# Read the rows one by one. At the colon (`t = 1`) the layer-0 heads peak on `x_1` itself: the first input
+# bit is always at position 1, so no pointer is needed. After that, the colon head `L0H1` peaks on the colon at
+# most steps, and `L0H0` peaks on input bits, usually to the right of `x_t`. The two layer-1 heads, where the
+# hypothesis puts the pointer, peak on the tape, often on the query position itself or the bit before it, and
+# from the middle of the tape on they put next to nothing on `x_t`. One string is an anecdote; next, the same
+# count over 700 random strings.
 #
 # ## Where does the attention actually go?
 #
@@ -245,8 +247,8 @@ records = []
 for xx in xs:
     nn = len(xx)
     tt = cot.run(cot_text(xx))
-    for layer in range(2):
-        pat = tt.pattern(layer, 0)
+    for layer, head in heads:
+        pat = tt.pattern(layer, head)
         for t in range(1, nn + 1):
             p = nn + t
             w, a = pat[p], int(pat[p].argmax())
@@ -258,55 +260,56 @@ for xx in xs:
                 where = "tape"
             else:
                 where = {-1: "x_t-1", 0: "x_t", 1: "x_t+1"}.get(a - t, "other input bit")
-            records.append({"layer": f"layer {layer}", "query": tt.tokens[p], "where": where,
+            records.append({"head": f"L{layer}H{head}", "query": tt.tokens[p], "where": where,
                             "offset": a - t if 1 <= a <= nn else None,
                             "on x_t": w[t], "on x_t-1..x_t+1": w[max(t - 1, 1):min(t + 2, nn + 1)].sum(),
                             "on colon": w[nn + 1], "on <bos>": w[0], "on tape": w[nn + 2:p + 1].sum()})
 steps = pd.DataFrame(records)
 order = ["x_t-1", "x_t", "x_t+1", "other input bit", "colon", "<bos>", "tape"]
-share = (steps.groupby(["layer", "query"])["where"].value_counts(normalize=True)
+share = (steps.groupby(["head", "query"])["where"].value_counts(normalize=True)
          .unstack(fill_value=0.0).reindex(columns=order, fill_value=0.0))
 print("where the argmax lands (share of steps)")
 print(share.round(2).to_string())
 print("\nmean attention weight")
-print(steps.groupby(["layer", "query"])[["on x_t", "on x_t-1..x_t+1", "on colon", "on <bos>", "on tape"]]
+print(steps.groupby(["head", "query"])[["on x_t", "on x_t-1..x_t+1", "on colon", "on <bos>", "on tape"]]
       .mean().round(2).to_string())
 
 # %%
-bars = share.reset_index().melt(["layer", "query"], var_name="where", value_name="share")
+bars = share.reset_index().melt(["head", "query"], var_name="where", value_name="share")
 bars["query"] = bars["query"].map({":": "query: the colon (t = 1)", "0": "query: last bit 0", "1": "query: last bit 1"})
 alt.Chart(bars).mark_bar().encode(
-    y=alt.Y("where:N", sort=order, title=None), yOffset="layer:N",
+    y=alt.Y("where:N", sort=order, title=None), yOffset="head:N",
     x=alt.X("share:Q", scale=alt.Scale(domain=[0, 1]), title="share of steps"),
-    color=alt.Color("layer:N", title=None), tooltip=["layer:N", "where:N", alt.Tooltip("share:Q", format=".2f")],
-).properties(width=190, height=200).facet(column=alt.Column("query:N", title=None))
+    color=alt.Color("head:N", title=None), tooltip=["head:N", "where:N", alt.Tooltip("share:Q", format=".2f")],
+).properties(width=190, height=260).facet(column=alt.Column("query:N", title=None))
 
 # %% [markdown]
-# The split by query token tells the story that the averages of Test 1 hid:
+# The split by query token shows what the averages of Test 1 hid:
 #
-# - **At the colon** layer 0 reads `x_1` directly (layer 1 looks elsewhere; you will test in exercise 10.4
-#   whether it is needed there).
-# - **When the last bit is 1** the textbook mechanism is there, roughly: layer 0 puts its peak on the colon
-#   (sometimes on `<bos>`, the other fixed landmark), and layer 1's peak lands on `x_t` in about half of these
-#   steps, with about half of its weight on `x_t` and its two neighbours.
-# - **When the last bit is 0** it is not: layer 0 peaks on input bits around `x_t` and layer 1 peaks on the
-#   tape. How the bit is recovered there is not visible in the attention maps alone; the MLPs and the
-#   information layer 1 picks up from earlier tape positions must do the rest.
+# - **At the colon** the colon head `L0H1` reads `x_1` directly: its peak is on `x_t` at every such step, and
+#   `L0H0` mostly does the same (you will test in exercise 10.4 which layer the first step needs).
+# - **The colon head** peaks on the colon mostly when the last bit is `1` (sometimes on `<bos>`, the other
+#   fixed landmark); when it is `0`, its peaks spread over the input around `x_t` and the colon.
+# - **`L0H0`** peaks on input bits around and to the right of `x_t`, whatever the last bit.
+# - **Both layer-1 heads** peak on the tape in most steps and put over half of their weight there, and little on
+#   `x_t`. Neither is a pointer to `x_t`: layer 1 reads back what the model wrote. If the model finds `x_t` by
+#   attention at all, it does so blurrily in layer 0; the attention maps alone cannot show the rest, which the
+#   MLPs must do.
 #
 # How far from `x_t` do the peaks that land on the input fall? (Offset 0 is `x_t`, -1 is `x_t-1`.)
 
 # %%
 offsets = steps.dropna(subset=["offset"])
-for layer, group in offsets.groupby("layer"):
+n_steps = len(steps) / len(heads)
+for head, group in offsets.groupby("head"):
     counts = group["offset"].astype(int).value_counts(normalize=True).sort_index()
-    print(f"{layer}: peaks on the input in {len(group) / (len(steps) / 2):.0%} of steps; by offset from x_t:",
+    print(f"{head}: peaks on the input in {len(group) / n_steps:.0%} of steps; by offset from x_t:",
           {k: round(v, 2) for k, v in counts.items() if v >= 0.01})
 
 # %% [markdown]
-# When a head peaks on the input, `x_t` is its most common target in both layers, but only about half of the
-# time; the rest spreads over the neighbours (and, for layer 1, a few far-off positions). The work of "find
-# bit `t`" is shared between the two layers, smeared over neighbouring positions, and it switches routes with
-# the bit written last.
+# When a layer-0 head peaks on the input, `x_t` is its most common single target, but only a minority of
+# the time: the rest spreads over its neighbours, mostly to its right. When a layer-1 head peaks on the input, it is
+# more often next to `x_t` than on it. No head aims at bit `t`.
 #
 # ## Why one layer is not enough
 #
@@ -316,39 +319,44 @@ for layer, group in offsets.groupby("layer"):
 # the position alone, which are the same in both cases, and the keys of the input bits say only "a bit, at
 # position so-and-so". So a single layer cannot aim at position 3 in one case and 4 in the other. A layer-0
 # head *can* find the colon, whose key is unlike any other, but it can use where it found it only in a later
-# layer. Hence two layers.
+# layer. Hence two layers, if the pointer is to be done by attention.
 #
-# Check it on the model: all strings of 6 and of 5 bits whose position 9 holds a `1` (the case where the
-# textbook route showed up). Where does layer 1 peak from position 9, and how much does layer 0 put on the colon?
+# Check it on the model: all strings of 6 and of 5 bits whose position 9 holds a `1` (the query token for which
+# the colon head looks at the colon most). How much does the colon head put on the colon from position 9, and
+# where do the two layer-1 heads peak?
 
 # %%
 for nn in (6, 5):
     t_needed = 9 - nn                         # position 9 = n + t predicts s_t
-    peaks, on_colon = Counter(), []
+    peaks, on_colon = {h: Counter() for h in range(cot.n_heads)}, []
     for code in range(2 ** nn):
         xx = format(code, f"0{nn}b")
         tt = cot.run(cot_text(xx))
         if tt.tokens[9] != "1":
             continue
-        peaks[int(tt.pattern(1, 0)[9].argmax())] += 1
-        on_colon.append(tt.pattern(0, 0)[9, nn + 1])
+        for h in range(cot.n_heads):
+            peaks[h][int(tt.pattern(1, h)[9].argmax())] += 1
+        on_colon.append(tt.pattern(*colon_head)[9, nn + 1])
     print(f"{nn} bits: position 9 is s_{t_needed - 1}, the model needs x_{t_needed} (position {t_needed}); "
-          f"the colon is at {nn + 1}")
-    print(f"   layer 0 on the colon: {np.mean(on_colon):.2f} on average;   layer-1 peak positions "
-          f"(count of {sum(peaks.values())} strings): {dict(peaks.most_common())}")
+          f"the colon is at {nn + 1}; {len(on_colon)} strings")
+    print(f"   colon head on the colon: {np.mean(on_colon):.2f} on average")
+    for h in range(cot.n_heads):
+        print(f"   L1H{h} peak positions (count of strings): {dict(peaks[h].most_common())}; "
+              f"on position {t_needed}: {peaks[h][t_needed] / len(on_colon):.0%}")
 
 # %% [markdown]
-# Same position, same token, and in most strings layer 1 moves its peak from position 3 to position 4 as the
-# colon moves from 7 to 6: it knows where the input ends, and the only head that could have told it is the
-# layer-0 head looking at the colon.
+# The colon head does look at the colon from position 9, in both cases. But neither layer-1 head moves its
+# peak to the position the model needs: their peaks sit mostly elsewhere (often on position 9 itself, the
+# query), and the share on the needed position stays at a third or less. The argument above says what an attention
+# pointer would need; this model's layer 1 is not that pointer.
 #
 # ## Test 3: ablations
 #
-# Attention maps show where a head looks, not whether the model needs what it reads. Switch each head off
-# (its output set to zero) and measure two things on the same 700 random strings: the share of tape bits the
-# model gets right when it is given the correct tape so far (*teacher forcing*, split by query token as above),
-# and the share of final answers right when it writes the whole tape itself. (The first step, at the colon,
-# counts in "all"; exercise 10.4 looks at it on its own.)
+# Attention maps show where a head looks, not whether the model needs what it reads. Switch heads off (their
+# output set to zero), one at a time and then a whole layer at once, and measure two things on the same 700
+# random strings: the share of tape bits the model gets right when it is given the correct tape so far
+# (*teacher forcing*, split by query token as above), and the share of final answers right when it writes the
+# whole tape itself. (The first step, at the colon, counts in "all"; exercise 10.4 looks at it on its own.)
 
 # %%
 def ablation_row(ablate):
@@ -368,30 +376,36 @@ def ablation_row(ablate):
 
 
 start = time.perf_counter()
-ablations = pd.DataFrame({"none": ablation_row([]), "layer 0 off": ablation_row([colon_head]),
-                          "layer 1 off": ablation_row([iter_head]),
-                          "both off": ablation_row([colon_head, iter_head])}).T
+settings = {"none": []}
+settings.update({f"L{layer}H{head} off": [(layer, head)] for layer, head in heads})
+settings.update({f"layer {layer} off (both heads)": [(layer, h) for h in range(cot.n_heads)]
+                 for layer in range(cot.n_layers)})
+ablations = pd.DataFrame({name: ablation_row(ablate) for name, ablate in settings.items()}).T
 print(ablations.round(3).to_string())
 print(f"({time.perf_counter() - start:.0f} s)\n")
 right_tape = running_parity(EXAMPLE)
-print(f"{'the right tape':15s}        {EXAMPLE}:{right_tape}")
-for name, ablate in [("none", []), ("layer 0 off", [colon_head]), ("layer 1 off", [iter_head])]:
-    wrote = cot.generate(EXAMPLE + ":", max_new_tokens=len(EXAMPLE), ablate=ablate)
+colon_name = f"L{colon_head[0]}H{colon_head[1]} off"
+print(f"{'the right tape':24s}        {EXAMPLE}:{right_tape}")
+for name in ("none", colon_name, "layer 0 off (both heads)", "layer 1 off (both heads)"):
+    wrote = cot.generate(EXAMPLE + ":", max_new_tokens=len(EXAMPLE), ablate=settings[name])
     tape = "".join(wrote.tokens[wrote.n_prompt:])
     wrong = "".join(" " if a == b else "^" for a, b in zip(tape, right_tape))
-    print(f"{name:15s} writes {EXAMPLE}:{tape}")
+    print(f"{name:24s} writes {EXAMPLE}:{tape}")
     if wrong.strip():
-        print(f"{'':23s}{' ' * len(EXAMPLE)} {wrong}")
+        print(f"{'':32s}{' ' * len(EXAMPLE)} {wrong}")
 measured = attnlab.tiny.measure(cot)
 col_l, col_h = measured["colon_head"]
 print(f"\nheld-out strings (measure): final answer {measured['test_acc']:.3f} intact, "
       f"{measured['test_acc_colon_head_ablated']:.3f} with head {col_l}.{col_h} (the colon head) off")
 
 # %% [markdown]
-# Switching off either head sends the final answer to chance. The tape bits fall to about chance with layer 0
-# off, and stay a little above it with layer 1 off; both routes suffer, after a `0` and after a `1`. The model
-# needs both heads. On the lesson's example, both ablated models write tapes full of wrong bits (marked `^`).
-# The held-out measurement agrees: without the colon head the final answer is a coin flip.
+# Every head matters, but not equally. With either layer-0 head off, or with `L1H1` off, the final answer
+# falls to about chance; with all of layer 0 off, the tape bits are a coin flip too, after a `0` and after a
+# `1`. `L1H0` is the one head the model can lose and still stay well above chance. With all of layer 1 off the
+# tape bits after a `1` fall to chance while those after a `0` stay above it, yet the final answer is a coin
+# flip anyway: one wrong bit anywhere spoils the tape. On the lesson's example the ablated models write tapes
+# full of wrong bits (marked `^`). The held-out measurement agrees: without the colon head the final answer is
+# a coin flip.
 #
 # Try it yourself on single strings: click a head to switch it off and watch the predictions along the tape.
 
@@ -401,26 +415,31 @@ attnlab.AblationLab(cot, text=text)
 # %% [markdown]
 # ## A model is not obliged to be tidy
 #
-# What did we find? The ingredients of the hypothesis are all there: a layer-0 head that finds the colon, a
-# layer-1 head that, after a `1`, often finds `x_t`, both indispensable. But the clean iteration head, one head whose attention
-# sits on `x_t` at every step, did not form in this model. The job is split by the bit written last, shared
-# between the layers and smeared over the neighbours of `x_t`. Gradient descent finds *a* solution that
-# fits the training data, not the one that is easiest for us to read; with a different size, seed or training
-# recipe, a cleaner or a messier circuit may appear. That is the general lesson of this course's tiny models:
-# a hypothesis from a paper is something to test on *your* model, with statistics over many inputs, not with
-# one pretty attention map.
+# What did we find? One ingredient of the hypothesis is there: a layer-0 head, `L0H1`, that finds the
+# colon (mostly after a `1`), and the model cannot do without it. But the clean iteration head, one head whose
+# attention sits on `x_t` at every step, did not form in this model: neither layer-1 head points at `x_t`; both
+# read back the tape, and the only attention that lands near `x_t` is the blurry attention of layer 0. The
+# model needs most of its four heads, yet what it computes with them is not visible in the attention maps
+# alone. Gradient descent finds *a* solution that fits the training data, not the one that is easiest for us
+# to read; with a different size, seed or training recipe, a cleaner or a messier circuit may appear. That is
+# the general lesson of this course's tiny models: a hypothesis from a paper is something to test on *your*
+# model, with statistics over many inputs, not with one pretty attention map.
 #
 # Your own run from the start of the lesson is another model, trained much less. The same statistics:
 
 # %%
 live_stats = attnlab.tiny.iteration_stats(live).set_index(["layer", "head"])
 print(live_stats.round(3).to_string())
-best_iter = live_stats["iteration"].idxmax()
-best_colon = live_stats["colon"].idxmax()
-print(f"in your run, the argmax lands on x_t most often in layer {best_iter[0]} ({live_stats['iteration'].max():.0%} "
-      f"of steps) and on the colon most often in layer {best_colon[0]} ({live_stats['colon'].max():.0%}); "
-      f"shipped model: x_t layer {stats['iteration'].idxmax()[0]} ({stats['iteration'].max():.0%}), "
-      f"colon layer {stats['colon'].idxmax()[0]} ({stats['colon'].max():.0%})")
+
+
+def best(table, column):
+    layer, head = table[column].idxmax()
+    return f"L{layer}H{head} ({table[column].max():.0%} of steps)"
+
+
+print(f"in your run, the argmax lands on x_t most often in {best(live_stats, 'iteration')} and on the colon most "
+      f"often in {best(live_stats, 'colon')}; shipped model: x_t {best(stats, 'iteration')}, "
+      f"colon {best(stats, 'colon')}")
 
 # %% [markdown]
 # Same architecture, same task, different training: the statistics can come out quite differently (compare
@@ -452,9 +471,9 @@ attnlab.check("10.1", answer)
 
 # %% [markdown]
 # **10.2** Run the CoT model on `cot_text(EXERCISE_X)` (import `EXERCISE_X` from `attnlab._exercises.lesson10`).
-# Average the layer-0 head's attention rows over the positions whose next token is a tape bit (the colon and
-# `s_1` to `s_(n-1)`). Which position gets the most attention on average? Answer the position (an int,
-# `<bos>` = 0).
+# For each of the four heads, take its attention rows at the positions whose next token is a tape bit (the colon
+# and `s_1` to `s_(n-1)`) and average the weight they put on the colon. Which head puts the most? Answer the head
+# as a pair `(layer, head)`.
 
 # %%
 answer = ...  # your code here
@@ -471,7 +490,7 @@ attnlab.check("10.3", answer)
 
 # %% [markdown]
 # **10.4** The first tape bit is `s_1 = x_1`. On `random_inputs()`, let the model write only that bit
-# (`max_new_tokens=1`), once with the layer-1 head ablated and once with the layer-0 head ablated. Answer the
+# (`max_new_tokens=1`), once with both layer-1 heads ablated and once with both layer-0 heads ablated. Answer the
 # pair of accuracies `(layer 1 off, layer 0 off)`. Why are they so different?
 
 # %%

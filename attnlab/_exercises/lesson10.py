@@ -84,44 +84,53 @@ def _(answer):
 
 # -- 10.2 -----------------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
-def _mean_rows(x: str):
-    """Tokens, and the attention rows of both layers averaged over the queries whose next token is s_t."""
-    t = _load().run(cot_text(x))
+def _colon_weights(x: str) -> dict:
+    """{(layer, head): mean attention on ":" over the queries whose next token is a tape bit s_t}."""
+    model = _load()
+    t = model.run(cot_text(x))
     n = len(x)
-    return t.tokens, [t.pattern(layer, 0)[n + 1:2 * n + 1].mean(0) for layer in range(2)]
+    return {(layer, head): float(t.pattern(layer, head)[n + 1:2 * n + 1, n + 1].mean())
+            for layer in range(model.n_layers) for head in range(model.n_heads)}
 
 
-@exercise("10.2", "where layer 0 looks from the tape", wrong=0, solution='''
+@exercise("10.2", "which head looks at the colon", wrong=(0, 0), solution='''
 import attnlab
 from attnlab._exercises.lesson10 import EXERCISE_X, cot_text
 cot = attnlab.load("tiny-parity-cot")
 n = len(EXERCISE_X)
 t = cot.run(cot_text(EXERCISE_X))
-rows = t.pattern(0, 0)[n + 1:2 * n + 1]     # queries ":" and s_1 .. s_{n-1}: their next token is s_t
-answer = int(rows.mean(0).argmax())
-''', hints=("The queries whose next token is s_t are positions n+1 (\":\") to 2n: the slice `[n + 1:2 * n + 1]` of "
-            "`t.pattern(0, 0)`, with n = len(EXERCISE_X).",
-            "Average those rows (`.mean(0)`) and take the `.argmax()`: a position, counted from `<bos>` = 0."))
+on_colon = {}
+for layer in range(cot.n_layers):
+    for head in range(cot.n_heads):
+        rows = t.pattern(layer, head)[n + 1:2 * n + 1]   # queries ":" and s_1 .. s_{n-1}: their next token is s_t
+        on_colon[(layer, head)] = rows[:, n + 1].mean()  # the colon sits at position n + 1
+answer = max(on_colon, key=on_colon.get)
+''', hints=("The queries whose next token is s_t are positions n+1 (\":\") to 2n: the rows `[n + 1:2 * n + 1]` of "
+            "`t.pattern(layer, head)`, with n = len(EXERCISE_X). The colon is the column n + 1 (`<bos>` is 0).",
+            "Loop over the four (layer, head) pairs, average `rows[:, n + 1]` for each, and answer the pair with "
+            "the largest mean."))
 def _(answer):
-    tokens, (row0, row1) = _mean_rows(EXERCISE_X)
-    n, want = len(EXERCISE_X), int(row0.argmax())
-    if isinstance(answer, str):
-        return False, f"answer with a position (an int, `<bos>` is 0), not a token like {answer!r}."
-    if not isinstance(answer, (int, np.integer)) or isinstance(answer, bool):
-        return False, "answer with a position in the tokens (an int)."
-    answer = int(answer)
+    weights = _colon_weights(EXERCISE_X)
+    ranked = sorted(weights, key=weights.get, reverse=True)
+    want = ranked[0]
+    table = ", ".join(f"L{l}H{h} {w:.0%}" for (l, h), w in sorted(weights.items()))
+    if _is_number(answer) or isinstance(answer, bool):
+        return False, ("answer with a head, a pair (layer, head), not a single number (a position or a weight).")
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2 or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in answer):
+        return False, "answer with a pair of ints, (layer, head), like (1, 0)."
+    answer = tuple(int(v) for v in answer)
     if answer == want:
-        where = ("\":\", the boundary between the input and the tape: the landmark the hypothesis predicts for "
-                 "layer 0" if want == n + 1 else f"{tokens[want]!r}")
-        return True, (f"averaged over the {n} tape steps, layer 0 puts {row0[want]:.0%} of its attention on position "
-                      f"{want}, {where}. `<bos>` gets {row0[0]:.0%}.")
-    if not 0 <= answer < len(tokens):
-        return False, f"positions run from 0 (`<bos>`) to {len(tokens) - 1}."
-    if answer == want - 1 and tokens[want] == ":":
-        return False, "off by one: position 0 is `<bos>`, so \":\" sits at n + 1."
-    if answer == int(row1.argmax()):
-        return False, "that is where layer 1 looks most; the question is about layer 0, `t.pattern(0, 0)`."
-    return False, f"position {answer} ({tokens[answer]!r}) gets {row0[answer]:.0%} on average; another position gets more."
+        return True, (f"mean weight on the colon from the tape steps: {table}. Head L{want[0]}H{want[1]} is the colon "
+                      "head: in layer 0, where the hypothesis expects it, but even it puts only a modest share of its "
+                      "attention on the colon, averaged over the steps.")
+    if answer not in weights:
+        return False, (f"the model has {_load().n_layers} layers and {_load().n_heads} heads per layer, counted "
+                       "from 0: (layer, head) with both 0 or 1.")
+    if answer[::-1] == want:
+        return False, "you have the pair the wrong way round: (layer, head)."
+    return False, (f"head L{answer[0]}H{answer[1]} puts {weights[answer]:.0%} on the colon on average; another head "
+                   "puts more. Check that you read the column n + 1 (the colon) of the rows n + 1 to 2n.")
 
 
 # -- 10.3 -----------------------------------------------------------------------------------------
@@ -171,60 +180,71 @@ def _(answer):
 
 # -- 10.4 -----------------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
-def _first_bit(head: tuple | None) -> float:
-    """Share of ``random_inputs()`` whose first tape bit s_1 (= x_1) the CoT model writes right, ``head`` ablated."""
+def _first_bit(heads: tuple) -> float:
+    """Share of ``random_inputs()`` whose first tape bit s_1 (= x_1) the CoT model writes right, ``heads`` ablated."""
     model, xs = _load(), random_inputs()
-    ablate = [head] if head else []
-    right = [model.generate(x + ":", max_new_tokens=1, ablate=ablate).tokens[-1] == x[0] for x in xs]
+    right = [model.generate(x + ":", max_new_tokens=1, ablate=list(heads)).tokens[-1] == x[0] for x in xs]
     return float(np.mean(right))
 
 
+def _layer(layer: int) -> tuple:
+    return tuple((layer, h) for h in range(_load().n_heads))
+
+
 @lru_cache(maxsize=None)
-def _all_steps(head: tuple) -> float:
-    """Teacher-forced accuracy over every tape step of ``random_inputs()`` with ``head`` ablated."""
+def _all_steps(heads: tuple) -> float:
+    """Teacher-forced accuracy over every tape step of ``random_inputs()`` with ``heads`` ablated."""
     model, right = _load(), []
     for x in random_inputs():
         text, n = cot_text(x), len(x)
-        logits = model.run(text, ablate=[head], keep="none").logits[n + 1:2 * n + 1, 1:3].argmax(-1).numpy()
+        logits = model.run(text, ablate=list(heads), keep="none").logits[n + 1:2 * n + 1, 1:3].argmax(-1).numpy()
         right += list(logits == np.array([int(b) for b in running_parity(x)]))
     return float(np.mean(right))
 
 
-@exercise("10.4", "the first step without one head", wrong=(0.5, 0.5), solution='''
+@exercise("10.4", "the first step without one layer", wrong=(0.5, 0.5), solution='''
 import numpy as np
 import attnlab
 from attnlab._exercises.lesson10 import random_inputs
 cot = attnlab.load("tiny-parity-cot")
 
-def first_bit_accuracy(head):
-    right = [cot.generate(x + ":", max_new_tokens=1, ablate=[head]).tokens[-1] == x[0] for x in random_inputs()]
+def first_bit_accuracy(layer):
+    heads = [(layer, h) for h in range(cot.n_heads)]       # both heads of the layer
+    right = [cot.generate(x + ":", max_new_tokens=1, ablate=heads).tokens[-1] == x[0] for x in random_inputs()]
     return float(np.mean(right))
 
-answer = (first_bit_accuracy((1, 0)), first_bit_accuracy((0, 0)))
+answer = (first_bit_accuracy(1), first_bit_accuracy(0))
 ''', hints=("The first tape bit is s_1 = x_1 (the parity of one bit is the bit). "
-            "`cot.generate(x + \":\", max_new_tokens=1, ablate=[(1, 0)])` writes it with the layer-1 head off; "
-            "its last token is the bit written.",
-            "Count the strings of `random_inputs()` where that bit equals `x[0]`, once with `ablate=[(1, 0)]` and "
-            "once with `ablate=[(0, 0)]`; answer the pair (layer 1 off, layer 0 off)."))
+            "`cot.generate(x + \":\", max_new_tokens=1, ablate=[(1, 0), (1, 1)])` writes it with both layer-1 "
+            "heads off; its last token is the bit written.",
+            "Count the strings of `random_inputs()` where that bit equals `x[0]`, once with "
+            "`ablate=[(1, 0), (1, 1)]` and once with `ablate=[(0, 0), (0, 1)]`; answer the pair "
+            "(layer 1 off, layer 0 off)."))
 def _(answer):
-    l1, l0 = _first_bit((1, 0)), _first_bit((0, 0))
+    l1, l0 = _first_bit(_layer(1)), _first_bit(_layer(0))
     if _is_number(answer):
-        return False, "answer with a pair: (accuracy with the layer-1 head ablated, accuracy with the layer-0 head ablated)."
+        return False, "answer with a pair: (accuracy with layer 1 ablated, accuracy with layer 0 ablated)."
     if not isinstance(answer, (tuple, list)) or len(answer) != 2 or not all(_is_number(a) for a in answer):
         return False, "answer with a pair of two floats: (layer 1 ablated, layer 0 ablated)."
     a, b = (float(v) for v in answer)
     close = lambda x, y: abs(x - y) < 0.01  # noqa: E731
     if close(a, l1) and close(b, l0):
+        singles = ", ".join(f"L0H{h} alone {_first_bit(((0, h),)):.1%}" for h in range(_load().n_heads))
         return True, (f"with layer 1 off the model still writes s_1 right {l1:.1%} of the time; with layer 0 off, "
                       f"{l0:.1%} (chance is 50%). At \":\" no pointer is needed: x_1 is always at position 1, and "
-                      "layer 0 reads it directly. Over all steps, ablating layer 1 leaves "
-                      f"{_all_steps((1, 0)):.1%} of the tape bits right: the pointer matters from step 2 on.")
+                      f"a layer-0 head reads it directly (layer 0 off one head at a time: {singles}). Over all "
+                      f"steps, ablating layer 1 leaves {_all_steps(_layer(1)):.1%} of the tape bits right: layer 1 "
+                      "matters from step 2 on.")
     if close(a, l0) and close(b, l1):
         return False, "you have the two the wrong way round: layer 1 ablated first, then layer 0."
-    if close(a, _all_steps((1, 0))) or close(b, _all_steps((0, 0))):
+    if close(a, _all_steps(_layer(1))) or close(b, _all_steps(_layer(0))):
         return False, ("those look like accuracies over every tape step; the question asks about the first tape bit "
                        "s_1 only (one generated token after \":\").")
+    for h in range(_load().n_heads):
+        if close(a, _first_bit(((1, h),))) and close(b, _first_bit(((0, h),))):
+            return False, (f"that looks like head {h} of each layer ablated alone; switch off both heads of the layer, "
+                           "`ablate=[(layer, 0), (layer, 1)]`.")
     if close(a, 1.0) and not close(l1, 1.0) or close(b, 1.0):
-        return False, "one of your numbers is the intact model's accuracy: pass `ablate=[(layer, 0)]`."
-    return False, (f"({a:.3f}, {b:.3f}) is off. For each string, generate one token after \":\" with the head "
-                   "ablated and compare it with x[0].")
+        return False, "one of your numbers is the intact model's accuracy: pass the heads to `ablate`."
+    return False, (f"({a:.3f}, {b:.3f}) is off. For each string, generate one token after \":\" with both heads of "
+                   "the layer ablated and compare it with x[0].")
