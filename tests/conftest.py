@@ -5,6 +5,8 @@ import socket
 
 import pytest
 
+import attnlab
+
 
 @pytest.fixture
 def no_network(monkeypatch):
@@ -26,3 +28,15 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     yield attempts
+
+
+@pytest.fixture(scope="session")
+def smol():
+    """SmolLM2, loaded once (attnlab.load also caches it per process)."""
+    return attnlab.load("smollm2")
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """MiniLM, the BERT encoder, loaded once."""
+    return attnlab.load("minilm")

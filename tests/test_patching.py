@@ -90,11 +90,6 @@ IOI = "When Mary and John went to the store, John gave a drink to"
 IOI_CORRUPT = "When Mary and John went to the store, Mary gave a drink to"
 
 
-@pytest.fixture(scope="module")
-def smol():
-    return attnlab.load("smollm2")
-
-
 @pytest.mark.slow
 def test_smollm2_ioi_patching(smol):
     metric = logit_diff(" Mary", " John")

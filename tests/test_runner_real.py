@@ -9,16 +9,6 @@ from attnlab import AttnlabError
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def smol():
-    return attnlab.load("smollm2")
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    return attnlab.load("minilm")
-
-
 def repeated_random_tokens(n=32, seed=0):
     g = torch.Generator().manual_seed(seed)
     r = torch.randint(1000, 20000, (n,), generator=g).tolist()

@@ -14,16 +14,6 @@ from toys import IdTokenizer
 
 
 @pytest.fixture(scope="module")
-def smol():
-    return attnlab.load("smollm2")
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    return attnlab.load("minilm")
-
-
-@pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
     """Census files go to a fresh folder, so the census is really computed here."""
     folder = tmp_path_factory.mktemp("census")

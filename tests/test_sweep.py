@@ -115,11 +115,6 @@ def repeated(n=32, seed=0):
     return r + r
 
 
-@pytest.fixture(scope="module")
-def smol():
-    return attnlab.load("smollm2")
-
-
 @pytest.mark.slow
 def test_smollm2_sweep_equals_plain_loop_on_a_subset(smol):
     ids = repeated()
