@@ -77,9 +77,7 @@ class Trace:
         self._need_lm_head("top_next")
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise AttnlabError(f"k must be a positive int, got {k!r}.")
-        (position,) = check_positions(position, len(self), "position")
-        row = self.next_logits if position == len(self) - 1 else self.logits[position]
-        probs = torch.softmax(row.float(), dim=-1)
+        probs = self._next_probs(position)
         top = torch.topk(probs, min(k, probs.numel()))
         return [(self.model._token_strings([int(i)])[0], float(p)) for p, i in zip(top.values, top.indices)]
 
@@ -93,10 +91,13 @@ class Trace:
         from ._metrics import single_token
 
         self._need_lm_head("prob")
-        token_id = single_token(self.model, token)
+        return float(self._next_probs(position)[single_token(self.model, token)])
+
+    def _next_probs(self, position: int) -> torch.Tensor:
+        """Next-token probabilities after ``position`` (the last position needs no full logits)."""
         (position,) = check_positions(position, len(self), "position")
         row = self.next_logits if position == len(self) - 1 else self.logits[position]
-        return float(torch.softmax(row.float(), dim=-1)[token_id])
+        return torch.softmax(row.float(), dim=-1)
 
     def _need_lm_head(self, what: str):
         if not self.model.has_lm_head:
