@@ -51,7 +51,7 @@ def ablation_sweep(model: "Model", text, metric=None, *, how: str = "zero", head
         raise AttnlabError(f"how must be 'zero' or 'mean', got {how!r}.")
     heads = check_heads(model, heads, "heads")
     off = set(check_heads(model, ablated, "ablated"))
-    base = compile_pass(model, 0, ablate=sorted(off), how=how)  # the heads that stay off in every run
+    base = compile_pass(model, 0, ablate=sorted(off), how=how)  # the reference run: these heads stay off
     heads = [hd for hd in heads if hd not in off]
     batch = _check_batch(batch, model.n_heads)
     ids = model.encode(text)
@@ -70,13 +70,11 @@ def ablation_sweep(model: "Model", text, metric=None, *, how: str = "zero", head
                    clean=clean)
 
 
-def _clean(model: "Model", ids: list[int], bound: Bound, base: Pass) -> tuple[torch.Tensor, Pass, float]:
-    """The prompt as a tensor (cut after the metric's last position), the reference run (``base``'s
-    ablations only) with its residual stream recorded, and its metric."""
+def _clean(model: "Model", ids: list[int], bound: Bound, run: Pass) -> tuple[torch.Tensor, Pass, float]:
+    """The prompt as a tensor (cut after the metric's last position), the reference ``run`` (a recording
+    pass holding only the ablations every run shares) after its forward, and its metric."""
     ids = ids[:bound.positions[-1] + 1]     # metrics need a causal LM: later tokens cannot change these predictions
     x = torch.tensor([ids], device=model.device)
-    run = Pass(record=True)
-    run.z_edits = {layer: list(edits) for layer, edits in base.z_edits.items()}
     hidden = model._forward(x, run)
     with torch.no_grad():
         clean = float(bound.evaluate(hidden[:, bound.positions])[0])
