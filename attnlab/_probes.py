@@ -55,11 +55,8 @@ def text_ids(model: "Model", n_tokens: int = 512) -> list[int]:
         g = torch.Generator().manual_seed(1)
         return prefix + [pool[int(i)] for i in torch.randint(0, len(pool), (n - len(prefix),), generator=g)]
     prefix, suffix = _specials(model)
-    want, text = n - len(prefix) - len(suffix), long_text()
-    body = _bare(model, text[:16 * want])  # a prefix of the text: tokenizers warn on texts past their limit
-    if len(body) < want:
-        body = _bare(model, text)
-    return prefix + body[:want] + suffix
+    body = _bare(model, long_text())
+    return prefix + body[:n - len(prefix) - len(suffix)] + suffix
 
 
 def repeated_tokens(model: "Model", n: int = 50, batch: int = 4, seed: int = 0) -> tuple[torch.Tensor, int, int]:
