@@ -12,8 +12,8 @@ transformers model gives the same result as before wrapping.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ._model import Model
 
 
-def attribution(model: "Model", text, metric=None, *, how: str = "zero") -> Effects:
+def attribution(model: Model, text, metric=None, *, how: str = "zero") -> Effects:
     """Estimated ``metric(ablated) - metric(clean)`` for every head, [n_layers, n_heads], from one forward
     and one backward pass. Same arguments and meaning as :func:`attnlab.ablation_sweep`.
 
@@ -56,7 +56,7 @@ def attribution(model: "Model", text, metric=None, *, how: str = "zero") -> Effe
     means = model.head_means() if how == "mean" else None
     est = np.zeros((model.n_layers, model.n_heads))
     with torch.no_grad():
-        for layer, (z, g) in enumerate(zip(zs, grads)):
+        for layer, (z, g) in enumerate(zip(zs, grads, strict=True)):
             target = torch.zeros_like(z) if means is None else means[layer].to(z.dtype).expand_as(z)
             est[layer] = ((target - z) * g).sum(dim=(0, 1, 3)).float().cpu().numpy()
     return Effects(est, what=f"estimated change in {metric.name} when the head is {how}-ablated (attribution)",

@@ -56,10 +56,10 @@ STAGES = {
 COLUMNS = ("sink", "punctuation_sink", "sep_sink", "previous_token", "positional", "offset", "duplicate",
            "induction", "copying", "retrieval", "local")
 
-_memory: "weakref.WeakKeyDictionary[Model, pd.DataFrame]" = weakref.WeakKeyDictionary()
+_memory: weakref.WeakKeyDictionary[Model, pd.DataFrame] = weakref.WeakKeyDictionary()
 
 
-def census(model: "Model", *, refresh: bool = False, progress: bool = True) -> pd.DataFrame:
+def census(model: Model, *, refresh: bool = False, progress: bool = True) -> pd.DataFrame:
     """One row per head: ``layer``, ``head``, ``label``, ``stage`` and every score of :mod:`attnlab.scores`.
 
     Scores: ``sink`` (mass on the first position), ``punctuation_sink``, ``sep_sink`` (encoders),
@@ -129,7 +129,7 @@ def _head(row) -> str:
     return f"L{int(row.layer)}H{int(row['head'])}"
 
 
-def _compute(model: "Model", progress: bool) -> pd.DataFrame:
+def _compute(model: Model, progress: bool) -> pd.DataFrame:
     english = reads_english(model)
     decoder_lm = model.is_causal and model.has_lm_head
     steps = 2 + (len(NEEDLES) * len(DEPTHS) if decoder_lm and english else 0)
@@ -162,7 +162,7 @@ def _label(row) -> str:
 
 
 # -- caching -----------------------------------------------------------------------------------
-def _fingerprint(model: "Model") -> str:
+def _fingerprint(model: Model) -> str:
     """A short hash of the census version, the model's name and a sample of every parameter."""
     h = hashlib.sha1(f"{VERSION}|{model.name}|{model.n_layers}x{model.n_heads}".encode())
     with torch.no_grad():
@@ -174,12 +174,12 @@ def _fingerprint(model: "Model") -> str:
     return h.hexdigest()[:16]
 
 
-def _path(model: "Model"):
+def _path(model: Model):
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", model.name).strip("._") or "model"
     return home() / "census" / f"{safe}.json"
 
 
-def _read(model: "Model", key: str) -> pd.DataFrame | None:
+def _read(model: Model, key: str) -> pd.DataFrame | None:
     path = _path(model)
     try:
         data = json.loads(path.read_text())
@@ -194,7 +194,7 @@ def _read(model: "Model", key: str) -> pd.DataFrame | None:
     return df
 
 
-def _write(model: "Model", df: pd.DataFrame):
+def _write(model: Model, df: pd.DataFrame):
     path = _path(model)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -173,7 +173,9 @@ def _doctor(args: argparse.Namespace) -> int:
     chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     rows.append(("chromium", chromium or "missing (browser tests skip; apt-get install chromium)"))
     has_pw = importlib.util.find_spec("playwright") is not None
-    rows.append(("playwright", _version("playwright") if has_pw else "missing (browser tests skip; pip install playwright)"))
+    rows.append(
+        ("playwright", _version("playwright") if has_pw else "missing (browser tests skip; pip install playwright)")
+    )
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
@@ -195,7 +197,7 @@ def _models(args: argparse.Namespace) -> int:
     rows += [(m.name, _embedded.status(m.name), m.size, m.description) for m in _embedded.EMBEDDED.values()]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
-        print("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)) + "  " + row[3])
+        print("  ".join(f"{cell:<{w}}" for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
     print(f"\ncache folder: {home()}  (set ATTNLAB_HOME to move it)")
     print(f"fetch with: attnlab models fetch {' '.join(_default_names())}")
     return 0
@@ -214,7 +216,8 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--port", type=int, default=None, help="JupyterLab port (default: JupyterLab's choice)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.add_argument("--copy-only", action="store_true",
-                     help="only copy (or update) the course folder; do not start JupyterLab (JupyterHub start-up hooks)")
+                     help="only copy (or update) the course folder; do not start JupyterLab "
+                          "(JupyterHub start-up hooks)")
     lab.set_defaults(func=_lab)
     doctor = sub.add_parser("doctor", help="show versions, device, model status and the cache folder")
     doctor.set_defaults(func=_doctor)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ._trace import Trace
 
 
-def direct_effects(trace: "Trace", good, bad=None, *, position: int = -1) -> Effects:
+def direct_effects(trace: Trace, good, bad=None, *, position: int = -1) -> Effects:
     """Direct effect of every head on ``logit(good) - logit(bad)`` (or on ``logit(good)``) at ``position``.
 
     Returns :class:`Effects` [n_layers, n_heads]. ``good``/``bad``: single tokens (strings or ids).
@@ -52,7 +52,7 @@ def direct_effects(trace: "Trace", good, bad=None, *, position: int = -1) -> Eff
     return Effects(values, what=f"{what} at position {position}", clean=final)
 
 
-def _readout(model, trace: "Trace", good, bad, position: int) -> torch.Tensor:
+def _readout(model, trace: Trace, good, bad, position: int) -> torch.Tensor:
     """The vector r such that (a write w to the final residual) . r = its frozen-scale effect on the logits."""
     unembed = model._a.unembed
     weight = getattr(unembed, "weight", None)

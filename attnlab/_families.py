@@ -106,7 +106,7 @@ def anatomy(model: nn.Module) -> Anatomy:
     causal = bool(getattr(first, "is_causal", True))
     if family == "bert":
         causal = False
-    d_model = int(getattr(config, "hidden_size", None) or getattr(config, "d_model"))
+    d_model = int(getattr(config, "hidden_size", None) or config.d_model)
     max_positions = (getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
                      or getattr(config, "max_len", None))
     return Anatomy(

@@ -11,8 +11,9 @@ Each user-facing spec is checked against the model and the prompt, then compiled
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -79,7 +80,7 @@ def _is_int(x) -> bool:
     return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
 
-def check_layer(model: "Model", layer, *, allow_final: bool = False) -> int:
+def check_layer(model: Model, layer, *, allow_final: bool = False) -> int:
     top = model.n_layers if allow_final else model.n_layers - 1
     if not _is_int(layer):
         raise AttnlabError(f"layer must be an int in 0..{top}, got {layer!r} ({type(layer).__name__}).")
@@ -90,7 +91,7 @@ def check_layer(model: "Model", layer, *, allow_final: bool = False) -> int:
     return int(layer)
 
 
-def check_head(model: "Model", layer, head) -> tuple[int, int]:
+def check_head(model: Model, layer, head) -> tuple[int, int]:
     layer = check_layer(model, layer)
     if not _is_int(head):
         raise AttnlabError(f"head must be an int in 0..{model.n_heads - 1}, got {head!r} ({type(head).__name__}).")
@@ -100,7 +101,7 @@ def check_head(model: "Model", layer, head) -> tuple[int, int]:
     return layer, int(head)
 
 
-def check_heads(model: "Model", heads, what: str = "ablate") -> tuple[tuple[int, int], ...]:
+def check_heads(model: Model, heads, what: str = "ablate") -> tuple[tuple[int, int], ...]:
     """Normalise ``[(layer, head), ...]`` (a single pair is accepted too) or ``"all"``."""
     if heads is None:
         return ()
@@ -144,7 +145,7 @@ def check_positions(positions, n_tokens: int, what: str) -> list[int] | None:
     return out
 
 
-def check_vector(model: "Model", vector) -> torch.Tensor:
+def check_vector(model: Model, vector) -> torch.Tensor:
     if isinstance(vector, np.ndarray):
         vector = torch.from_numpy(vector)
     if not isinstance(vector, torch.Tensor):
@@ -159,7 +160,7 @@ def check_vector(model: "Model", vector) -> torch.Tensor:
     return vector.to(device=model.device, dtype=model.dtype)
 
 
-def compile_pass(model: "Model", n_tokens: int, *, ablate=(), how="zero", patch=None, add=None, block=None,
+def compile_pass(model: Model, n_tokens: int, *, ablate=(), how="zero", patch=None, add=None, block=None,
                  record: bool = True) -> Pass:
     """Check every intervention and turn them into the edits of one forward pass."""
     p = Pass(record=record)
@@ -217,7 +218,7 @@ def _adder(vec, positions):
 
 
 def _compile_patch(model, p: Pass, spec: Patch, n_tokens: int):
-    src: "Trace" = spec.source
+    src: Trace = spec.source
     if not hasattr(src, "_layers") or src.model is not model:
         raise AttnlabError("Patch(source=...) must be a trace from model.run on this same model.")
     if len(src.ids) != n_tokens:

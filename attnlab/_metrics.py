@@ -13,8 +13,9 @@ trace it gives the same number directly.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -49,10 +50,10 @@ class Metric:
 
     name = "metric"
 
-    def bind(self, model: "Model", ids: list[int]) -> Bound:
+    def bind(self, model: Model, ids: list[int]) -> Bound:
         raise NotImplementedError
 
-    def __call__(self, trace: "Trace") -> float:
+    def __call__(self, trace: Trace) -> float:
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -190,7 +191,7 @@ def check_metric(metric) -> Metric:
     return metric
 
 
-def single_token(model: "Model", token) -> int:
+def single_token(model: Model, token) -> int:
     """The id of ``token`` (a string the tokenizer reads as exactly one token, or an id)."""
     if _is_int(token):
         if not 0 <= token < model.vocab_size:
@@ -211,7 +212,7 @@ def single_token(model: "Model", token) -> int:
                        f"next tokens.{hint}")
 
 
-def _tokenize(model: "Model", text: str) -> list[int]:
+def _tokenize(model: Model, text: str) -> list[int]:
     if model.family == "attnlab_tiny":
         return list(model.tokenizer.encode(text, add_special=False))
     try:
@@ -220,7 +221,7 @@ def _tokenize(model: "Model", text: str) -> list[int]:
         return model.encode(text)
 
 
-def _logits(model: "Model", hidden: torch.Tensor, tokens: list[int] | None) -> torch.Tensor:
+def _logits(model: Model, hidden: torch.Tensor, tokens: list[int] | None) -> torch.Tensor:
     """Float32 logits of ``hidden`` [..., d_model]; only the columns ``tokens`` when given."""
     a = model._a
     if tokens is not None and isinstance(a.unembed, nn.Linear):
@@ -233,7 +234,7 @@ def _logits(model: "Model", hidden: torch.Tensor, tokens: list[int] | None) -> t
     return logits if tokens is None else logits[..., tokens]
 
 
-def _need_lm_head(model: "Model"):
+def _need_lm_head(model: Model):
     if not model.has_lm_head:
         raise AttnlabError(f"{model.name} is an encoder without a next-token head, and metrics read next-token "
                            "predictions. Use a decoder such as attnlab.load('smollm2').")

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import threading
 from functools import partial
 from pathlib import Path
@@ -111,7 +112,8 @@ class Model:
             return None
         if args:
             return (self._edit_resid(layer, args[0]), *args[1:]), kwargs
-        kwargs["hidden_states"] = self._edit_resid(layer, kwargs["hidden_states"])
+        name = _first_parameter(module)  # the residual stream, whatever this transformers version calls it
+        kwargs[name] = self._edit_resid(layer, kwargs[name])
         return args, kwargs
 
     def _enter_final_norm(self, module, args):
@@ -356,6 +358,10 @@ class Model:
             else:
                 out.append(int(logits.argmax()))
         return out
+
+
+def _first_parameter(module) -> str:
+    return next(iter(inspect.signature(module.forward).parameters))
 
 
 def _pass_through(hidden_states, *args, **kwargs):

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 _POSITIONS = 16   # residual-stream positions patched per batched forward
 
 
-def patch_heads(model: "Model", clean, corrupted, metric: Metric, *, positions=None, progress: bool = True) -> Effects:
+def patch_heads(model: Model, clean, corrupted, metric: Metric, *, positions=None, progress: bool = True) -> Effects:
     """Fraction of the metric restored by patching each head's output from the clean run into the
     corrupted run, [n_layers, n_heads]. ``positions``: patch only there (default: every position).
 
@@ -60,7 +60,7 @@ def patch_heads(model: "Model", clean, corrupted, metric: Metric, *, positions=N
                    clean=pair.clean_value, corrupted=pair.corrupted_value)
 
 
-def patch_resid(model: "Model", clean, corrupted, metric: Metric, *, layers=None, progress: bool = True) -> Effects:
+def patch_resid(model: Model, clean, corrupted, metric: Metric, *, layers=None, progress: bool = True) -> Effects:
     """Fraction of the metric restored by patching the residual stream at one (layer, position) from the
     clean run, [n_layers + 1, n_tokens] (row ``l``: the stream entering block ``l``; the last row is the
     final stream). ``layers``: which rows to compute (default: all; the others are NaN).
@@ -86,7 +86,7 @@ def patch_resid(model: "Model", clean, corrupted, metric: Metric, *, layers=None
                    tokens=model._token_strings(pair.corrupted_ids), kind="position")
 
 
-def patch_fraction(model: "Model", clean, corrupted, metric: Metric, *, heads=(), resid=()) -> float:
+def patch_fraction(model: Model, clean, corrupted, metric: Metric, *, heads=(), resid=()) -> float:
     """Fraction of the metric restored by one combined patch: the outputs of ``heads`` ((layer, head) pairs
     or "all") and the residual stream at ``resid`` ((layer, position) pairs), all from the clean run.
 
@@ -128,7 +128,7 @@ class _Pair:
     def gap(self) -> float:
         return self.clean_value - self.corrupted_value
 
-    def restored(self, model: "Model", layer: int, z_edits: dict, resid_edits: dict, rows: int) -> np.ndarray:
+    def restored(self, model: Model, layer: int, z_edits: dict, resid_edits: dict, rows: int) -> np.ndarray:
         """Fraction restored for ``rows`` batch rows of the corrupted prompt, edited from ``layer`` on."""
         cached = self.corrupted.resid[layer]
         run = Pass(record=False, start=layer, z_edits=z_edits)
@@ -140,7 +140,7 @@ class _Pair:
         return (value - self.corrupted_value) / self.gap
 
 
-def _pair(model: "Model", clean, corrupted, metric) -> _Pair:
+def _pair(model: Model, clean, corrupted, metric) -> _Pair:
     metric = check_metric(metric)
     clean_ids, corrupted_ids = model.encode(clean), model.encode(corrupted)
     if len(clean_ids) != len(corrupted_ids):

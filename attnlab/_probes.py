@@ -40,12 +40,12 @@ def long_text() -> str:
     return LONG_TEXT.read_text()
 
 
-def reads_english(model: "Model") -> bool:
+def reads_english(model: Model) -> bool:
     """Whether the model has a real text tokenizer (attnlab's tiny models read only their own symbols)."""
     return model.family != "attnlab_tiny"
 
 
-def text_ids(model: "Model", n_tokens: int = 512) -> list[int]:
+def text_ids(model: Model, n_tokens: int = 512) -> list[int]:
     """The first ``n_tokens`` tokens of the shipped text (with the model's own special tokens around it), or
     a seeded random sequence without repeats for models that cannot read English."""
     n = min(n_tokens, model.max_tokens or n_tokens)
@@ -59,7 +59,7 @@ def text_ids(model: "Model", n_tokens: int = 512) -> list[int]:
     return prefix + body[:n - len(prefix) - len(suffix)] + suffix
 
 
-def repeated_tokens(model: "Model", n: int = 50, batch: int = 4, seed: int = 0) -> tuple[torch.Tensor, int, int]:
+def repeated_tokens(model: Model, n: int = 50, batch: int = 4, seed: int = 0) -> tuple[torch.Tensor, int, int]:
     """``batch`` sequences [specials] + r + r (+ closing specials), r = ``n`` distinct random tokens.
 
     Returns the ids [batch, T], the position where the first copy starts, and ``n`` (shortened when the
@@ -94,7 +94,7 @@ class NeedlePrompt:
     answer: int
 
 
-def needle_prompts(model: "Model", haystack_tokens: int = 300) -> list[NeedlePrompt]:
+def needle_prompts(model: Model, haystack_tokens: int = 300) -> list[NeedlePrompt]:
     """One prompt per needle and depth: ``haystack_tokens`` of the shipped text with a needle sentence put
     at 20%, 50% and 80% of its depth, then "Question: ...?" and "Answer:" followed by the needle."""
     if not reads_english(model):
@@ -116,7 +116,7 @@ def needle_prompts(model: "Model", haystack_tokens: int = 300) -> list[NeedlePro
     return out
 
 
-def _bare(model: "Model", text: str) -> list[int]:
+def _bare(model: Model, text: str) -> list[int]:
     """Token ids of ``text`` without special tokens (the caller cuts them to the model's context)."""
     tok = model.tokenizer
     limit = getattr(tok, "model_max_length", None)
@@ -131,7 +131,7 @@ def _bare(model: "Model", text: str) -> list[int]:
             tok.model_max_length = limit
 
 
-def _specials(model: "Model") -> tuple[list[int], list[int]]:
+def _specials(model: Model) -> tuple[list[int], list[int]]:
     """The special tokens the tokenizer puts before and after a text ([BOS], or [CLS] ... [SEP])."""
     tok = model.tokenizer
     if not reads_english(model):
@@ -146,7 +146,7 @@ def _specials(model: "Model") -> tuple[list[int], list[int]]:
     return full[:i], full[i + len(bare):]
 
 
-def _pool(model: "Model") -> list[int]:
+def _pool(model: Model) -> list[int]:
     """Ordinary token ids to sample random sequences from."""
     tok = model.tokenizer
     special = set(getattr(tok, "all_special_ids", None) or getattr(tok, "special_ids", None) or [])

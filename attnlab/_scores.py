@@ -34,7 +34,7 @@ COPY_TOP = 5           # the attended token must be among this many most-raised 
 
 
 # -- prose probe: sinks, previous-token, positional, local span ----------------------------------
-def sink(model: "Model", text: str | None = None, *, on: str = "first") -> np.ndarray:
+def sink(model: Model, text: str | None = None, *, on: str = "first") -> np.ndarray:
     """Attention sink score: mean attention mass each query puts on sink keys (queries 1..T-1).
 
     ``on="first"``: the first position (decoders: the first token, BOS or not; encoders: [CLS]).
@@ -53,7 +53,7 @@ def sink(model: "Model", text: str | None = None, *, on: str = "first") -> np.nd
     return prose_scores(model, text)[keys[on]]
 
 
-def previous_token(model: "Model", text: str | None = None) -> np.ndarray:
+def previous_token(model: Model, text: str | None = None) -> np.ndarray:
     """Previous-token score: mean attention from each token to the one just before it, A[i, i-1], i >= 1.
 
     The attention template of Olsson et al. (2022), *In-context Learning and Induction Heads*, on
@@ -62,20 +62,20 @@ def previous_token(model: "Model", text: str | None = None) -> np.ndarray:
     return prose_scores(model, text)["previous_token"]
 
 
-def positional(model: "Model", text: str | None = None) -> np.ndarray:
+def positional(model: Model, text: str | None = None) -> np.ndarray:
     """Positional score: the share of queries whose most-attended key sits at the head's most common
     relative offset. A head is positional when it is >= 0.9 (Voita et al., 2019, *Analyzing Multi-Head
     Self-Attention: Specialized Heads Do the Heavy Lifting*). The offset is :func:`positional_offset`."""
     return prose_scores(model, text)["positional"]
 
 
-def positional_offset(model: "Model", text: str | None = None) -> np.ndarray:
+def positional_offset(model: Model, text: str | None = None) -> np.ndarray:
     """The most common relative offset key - query of each head's argmax attention (ints; -1 is the
     previous token, 0 the token itself, +1 the next token in an encoder). See :func:`positional`."""
     return prose_scores(model, text)["offset"]
 
 
-def local_span(model: "Model", text: str | None = None, *, window: int = 32, sinks: int = 4) -> np.ndarray:
+def local_span(model: Model, text: str | None = None, *, window: int = 32, sinks: int = 4) -> np.ndarray:
     """Streaming share: attention mass within the last ``window`` positions plus the first ``sinks``
     positions, averaged over the second half of a 512-token text (encoders: within ``window`` on either
     side, plus [CLS] and [SEP]). Near 1: a streaming (local) head that a sink + recent-window cache would
@@ -85,7 +85,7 @@ def local_span(model: "Model", text: str | None = None, *, window: int = 32, sin
     return prose_scores(model, text, window=window, sinks=sinks)["local"]
 
 
-def prose_scores(model: "Model", text: str | None = None, *, window: int = 32, sinks: int = 4) -> dict:
+def prose_scores(model: Model, text: str | None = None, *, window: int = 32, sinks: int = 4) -> dict:
     """Every prose-based score from one forward: sink, punctuation_sink, sep_sink, previous_token,
     positional, offset, local (see the public functions above)."""
     if not isinstance(window, int) or window < 1 or not isinstance(sinks, int) or sinks < 0:
@@ -140,7 +140,7 @@ def _is_punctuation(token: str) -> bool:
 
 
 # -- repeated random tokens: duplicate-token, induction, copying ---------------------------------
-def duplicate_token(model: "Model", *, n: int = 50, batch: int = 4, seed: int = 0) -> np.ndarray:
+def duplicate_token(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> np.ndarray:
     """Duplicate-token score: attention from a token to its earlier copy, on random tokens repeated twice
     (mean over the second copy of A[i, i - n]; encoders: to the other copy, in both directions).
     Wang et al. (2022), *Interpretability in the Wild* (IOI duplicate-token heads); Tang et al. (2024)
@@ -148,7 +148,7 @@ def duplicate_token(model: "Model", *, n: int = 50, batch: int = 4, seed: int = 
     return repeat_scores(model, n=n, batch=batch, seed=seed)["duplicate"]
 
 
-def induction(model: "Model", *, n: int = 50, batch: int = 4, seed: int = 0) -> np.ndarray:
+def induction(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> np.ndarray:
     """Induction (prefix-matching) score: on random tokens repeated twice, the mean attention from each
     token of the second copy to the token *after* its earlier occurrence, A[i, i - n + 1].
     Olsson et al. (2022), *In-context Learning and Induction Heads*. Decoders only.
@@ -159,7 +159,7 @@ def induction(model: "Model", *, n: int = 50, batch: int = 4, seed: int = 0) -> 
     return repeat_scores(model, n=n, batch=batch, seed=seed)["induction"]
 
 
-def copying(model: "Model", *, n: int = 50, batch: int = 4, seed: int = 0) -> np.ndarray:
+def copying(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> np.ndarray:
     """Copying score: does the head's output raise the logit of the token it attends to?
 
     On random tokens repeated twice, for queries in the second copy: take the token at the head's
@@ -174,7 +174,7 @@ def copying(model: "Model", *, n: int = 50, batch: int = 4, seed: int = 0) -> np
     return repeat_scores(model, n=n, batch=batch, seed=seed)["copying"]
 
 
-def repeat_scores(model: "Model", *, n: int = 50, batch: int = 4, seed: int = 0) -> dict:
+def repeat_scores(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> dict:
     """duplicate, induction (NaN for encoders) and copying (NaN without a next-token head) from one forward."""
     ids, start, n = repeated_tokens(model, n=n, batch=batch, seed=seed)
     run = _run(model, ids)
@@ -226,7 +226,7 @@ def _copies(model, run: Pass, layer: int, b: int, w: torch.Tensor, ids: torch.Te
 
 
 # -- needle in a haystack: retrieval --------------------------------------------------------------
-def retrieval(model: "Model", *, haystack_tokens: int = 300, progress: bool = True) -> np.ndarray:
+def retrieval(model: Model, *, haystack_tokens: int = 300, progress: bool = True) -> np.ndarray:
     """Retrieval score (Wu et al., 2024, *Retrieval Head Mechanistically Explains Long-Context Factuality*):
     how often the head copy-pastes the needle.
 
@@ -241,7 +241,7 @@ def retrieval(model: "Model", *, haystack_tokens: int = 300, progress: bool = Tr
         return retrieval_scores(model, haystack_tokens=haystack_tokens, tick=bar.update)
 
 
-def retrieval_scores(model: "Model", *, haystack_tokens: int = 300, tick=lambda: None) -> np.ndarray:
+def retrieval_scores(model: Model, *, haystack_tokens: int = 300, tick=lambda: None) -> np.ndarray:
     """:func:`retrieval` without a progress bar; ``tick()`` is called after each prompt."""
     prompts = needle_prompts(model, haystack_tokens)
     score = np.zeros((model.n_layers, model.n_heads))
@@ -263,20 +263,20 @@ def retrieval_scores(model: "Model", *, haystack_tokens: int = 300, tick=lambda:
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def _run(model: "Model", ids: torch.Tensor) -> Pass:
+def _run(model: Model, ids: torch.Tensor) -> Pass:
     run = Pass(record=True)
     model._forward(ids, run)
     return run
 
 
-def _need_decoder(model: "Model", what: str):
+def _need_decoder(model: Model, what: str):
     if not model.is_causal:
         raise AttnlabError(f"{what} scores need a decoder (causal) model, and {model.name} is an encoder: it sees "
                            "the whole sequence at once, so it can look the next token up instead of predicting it. "
                            "Try attnlab.scores.duplicate_token for encoders, or a decoder such as 'smollm2'.")
 
 
-def _need_lm_head(model: "Model", what: str):
+def _need_lm_head(model: Model, what: str):
     _need_decoder(model, what)
     if not model.has_lm_head:
         raise AttnlabError(f"{what} scores read next-token predictions, and {model.name} has no next-token head.")

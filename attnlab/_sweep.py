@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ._model import Model
 
 
-def ablation_sweep(model: "Model", text, metric=None, *, how: str = "zero", heads="all", ablated=(),
+def ablation_sweep(model: Model, text, metric=None, *, how: str = "zero", heads="all", ablated=(),
                    batch: int | None = None, progress: bool = True) -> Effects:
     """Exact effect of ablating each head alone: ``metric(ablated) - metric(clean)``, [n_layers, n_heads].
 
@@ -70,7 +70,7 @@ def ablation_sweep(model: "Model", text, metric=None, *, how: str = "zero", head
                    clean=clean)
 
 
-def _clean(model: "Model", ids: list[int], bound: Bound, run: Pass) -> tuple[torch.Tensor, Pass, float]:
+def _clean(model: Model, ids: list[int], bound: Bound, run: Pass) -> tuple[torch.Tensor, Pass, float]:
     """The prompt as a tensor (cut after the metric's last position), the reference ``run`` (a recording
     pass holding only the ablations every run shares) after its forward, and its metric."""
     ids = ids[:bound.positions[-1] + 1]     # metrics need a causal LM: later tokens cannot change these predictions
@@ -81,7 +81,7 @@ def _clean(model: "Model", ids: list[int], bound: Bound, run: Pass) -> tuple[tor
     return x, run, clean
 
 
-def _ablated(model: "Model", x: torch.Tensor, resid: torch.Tensor, bound: Bound, layer: int, heads: list[int],
+def _ablated(model: Model, x: torch.Tensor, resid: torch.Tensor, bound: Bound, layer: int, heads: list[int],
              value: torch.Tensor | None, base: Pass) -> np.ndarray:
     """The metric with head ``heads[i]`` of ``layer`` ablated in batch row i (on top of ``base``'s ablations),
     starting at ``layer`` from the cached reference residual ``resid``. ``value``: the replacement

@@ -31,7 +31,7 @@ class Trace:
     predicting token i+1 at position i); both are None for encoders without a language-model head.
     """
 
-    def __init__(self, model: "Model", ids: list[int], *, layers: dict[int, LayerRecord],
+    def __init__(self, model: Model, ids: list[int], *, layers: dict[int, LayerRecord],
                  resid: dict[int, torch.Tensor], logits: torch.Tensor | None, next_logits: torch.Tensor | None,
                  token_losses: np.ndarray | None, ablate=(), how="zero", interventions: dict | None = None):
         self.model = model
@@ -79,7 +79,8 @@ class Trace:
             raise AttnlabError(f"k must be a positive int, got {k!r}.")
         probs = self._next_probs(position)
         top = torch.topk(probs, min(k, probs.numel()))
-        return [(self.model._token_strings([int(i)])[0], float(p)) for p, i in zip(top.values, top.indices)]
+        return [(self.model._token_strings([int(i)])[0], float(p))
+                for p, i in zip(top.values, top.indices, strict=True)]
 
     def prob(self, token, position: int = -1) -> float:
         """The probability of ``token`` (a string the tokenizer reads as one token, or an id) as the next

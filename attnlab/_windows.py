@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _DEFAULT_TOKENS = 8192   # the default text is the whole shipped prose, cut to this and to the model's context
 
 
-def window_perplexity(model: "Model", text=None, *, window: int | None = 64, sinks: int = 0, heads="all") -> float:
+def window_perplexity(model: Model, text=None, *, window: int | None = 64, sinks: int = 0, heads="all") -> float:
     """Perplexity of ``text`` (default: attnlab's shipped ~2,600-token prose, cut to the model's context)
     when each head in ``heads`` sees only the last ``window`` positions (itself included) plus the first
     ``sinks`` positions. ``window=None`` is full attention.
@@ -54,7 +54,7 @@ def window_perplexity(model: "Model", text=None, *, window: int | None = 64, sin
         return math.exp(float(bound.evaluate(hidden[:, bound.positions])[0]))
 
 
-def window_table(model: "Model", text=None, *, windows=(16, 64, 256), sinks=(0, 4), heads="all",
+def window_table(model: Model, text=None, *, windows=(16, 64, 256), sinks=(0, 4), heads="all",
                  progress: bool = True) -> pd.DataFrame:
     """Perplexity for every (window, sinks) pair, plus full attention: a DataFrame with columns
     ``window`` (None: full attention), ``sinks`` and ``perplexity``.
@@ -69,14 +69,14 @@ def window_table(model: "Model", text=None, *, windows=(16, 64, 256), sinks=(0, 
     return pd.DataFrame(rows)
 
 
-def _ids(model: "Model", text) -> list[int]:
+def _ids(model: Model, text) -> list[int]:
     if not model.has_lm_head:
         raise AttnlabError(f"perplexity needs next-token predictions, and {model.name} is an encoder without a "
                            "next-token head. Use a decoder such as attnlab.load('smollm2').")
     return text_ids(model, _DEFAULT_TOKENS) if text is None else model.encode(text)
 
 
-def _masks(model: "Model", n: int, window: int, sinks: int, heads) -> dict[int, torch.Tensor]:
+def _masks(model: Model, n: int, window: int, sinks: int, heads) -> dict[int, torch.Tensor]:
     """Per layer, bool [1, n_heads, n, n], True = forbidden: keys older than the window and not a sink."""
     q = torch.arange(n, device=model.device)[:, None]
     k = torch.arange(n, device=model.device)[None, :]

@@ -51,6 +51,7 @@ def worker(kind: str, n: int) -> dict:
         p = model.run(ids).pattern(LAYER, HEAD)
     else:
         from transformers import AutoModelForCausalLM
+
         from attnlab._embedded import model_dir
         model = AutoModelForCausalLM.from_pretrained(model_dir("smollm2"), dtype=torch.float32,
                                                      attn_implementation="eager").eval()

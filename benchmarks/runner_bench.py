@@ -34,9 +34,10 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer rounds")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    from transformers import AutoModelForCausalLM
+
     import attnlab
     from attnlab._embedded import model_dir
-    from transformers import AutoModelForCausalLM
 
     t0 = time.perf_counter()
     model = attnlab.load("smollm2")
@@ -58,12 +59,12 @@ def main():
         for _ in range(2):  # warm-up
             model.run(ids)
             with torch.no_grad():
-                plain(torch.tensor([ids])).logits
+                _ = plain(torch.tensor([ids])).logits
         times = {"plain": [], "attnlab": []}
         for _ in range(r):
             s = time.perf_counter()
             with torch.no_grad():
-                plain(torch.tensor([ids])).logits
+                _ = plain(torch.tensor([ids])).logits
             times["plain"].append(time.perf_counter() - s)
             s = time.perf_counter()
             model.run(ids)

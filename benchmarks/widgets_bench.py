@@ -124,9 +124,8 @@ def bytes_per_head_change(model) -> dict:
 
 
 def headgrid_render(tmp: Path) -> dict:
-    from playwright.sync_api import sync_playwright
-
     from browser_support import CHROME_ARGS, CHROMIUM, Server, canvas_ink, open_notebook, write_notebook
+    from playwright.sync_api import sync_playwright
 
     text = PROSE
     write_notebook(tmp / "grid.ipynb", [

@@ -9,6 +9,7 @@
 
 # %%
 import numpy as np
+
 import attnlab
 
 attnlab.charts.use_offline_charts()

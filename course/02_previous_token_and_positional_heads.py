@@ -9,6 +9,7 @@
 
 # %%
 import numpy as np
+
 import attnlab
 
 attnlab.charts.use_offline_charts()
@@ -55,7 +56,7 @@ positional = np.argwhere(pos >= 0.9)
 print(f"{len(positional)} positional heads (score >= 0.9):")
 for layer, head in positional:
     print(f"  {layer:2d}.{head}  offset {offset[layer, head]:+d}   score {pos[layer, head]:.2f}")
-print("offsets of all heads with score >= 0.5:", dict(zip(*np.unique(offset[pos >= 0.5], return_counts=True))))
+print("offsets of all heads with score >= 0.5:", dict(zip(*np.unique(offset[pos >= 0.5], return_counts=True), strict=True)))
 
 # %% [markdown]
 # An offset of 0 means "attend to myself"; most of the strongly positional heads of a decoder look at

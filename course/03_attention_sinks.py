@@ -9,6 +9,7 @@
 
 # %%
 import numpy as np
+
 import attnlab
 
 attnlab.charts.use_offline_charts()
@@ -31,7 +32,7 @@ punct = attnlab.scores.sink(model, on="punctuation")
 print(f"heads with sink score > 0.5: {(sink > 0.5).sum()} of {sink.size}")
 print("per-layer mean sink score:", np.round(sink.mean(1), 2))
 top = np.argsort(sink, axis=None)[::-1][:5]
-print("strongest sinks:", [f"{l}.{h} ({sink[l, h]:.2f})" for l, h in zip(*np.unravel_index(top, sink.shape))])
+print("strongest sinks:", [f"{l}.{h} ({sink[l, h]:.2f})" for l, h in zip(*np.unravel_index(top, sink.shape), strict=True)])
 print(f"punctuation and newlines take at most {punct.max():.2f} of a head's attention "
       f"(head {np.unravel_index(punct.argmax(), punct.shape)})")
 attnlab.charts.head_scores(sink, name="sink score", title="Attention on the first token")

@@ -9,9 +9,12 @@
 # - explain, and measure, why a decoder cannot use registers.
 
 # %%
+import time
+
 import altair as alt
 import numpy as np
 import pandas as pd
+
 import attnlab
 
 attnlab.charts.use_offline_charts()
@@ -224,8 +227,6 @@ print(f"SmolLM2: first token's norm / median of the others, largest over layers:
 # for only 250 steps, and measure it the same way.
 
 # %%
-import time
-
 start = time.perf_counter()
 fresh, history = attnlab.tiny.train("tiny-registers-8", steps=250, seed=1, progress=False)
 m = attnlab.tiny.measure(fresh)
@@ -264,7 +265,7 @@ if RUN_OPTIONAL:
 # %%
 a = smol.run("The old lighthouse keeper climbed the stairs every night to light the lamp.")
 b = smol.run("The old lighthouse keeper sold his boat and moved to a quiet farm inland.")
-shared = next(i for i, (x, y) in enumerate(zip(a.ids, b.ids)) if x != y)
+shared = next(i for i, (x, y) in enumerate(zip(a.ids, b.ids, strict=False)) if x != y)
 print("shared tokens:", a.tokens[:shared], "| then", repr(a.tokens[shared]), "vs", repr(b.tokens[shared]))
 for layer in [0, 5, 10, 15, 20, 25, smol.n_layers]:
     ra, rb = a.resid(layer), b.resid(layer)
@@ -285,7 +286,7 @@ for layer in [0, 5, 10, 15, 20, 25, smol.n_layers]:
 r1, r2 = "a.B..c.A..d...b.E..h.H..", "a.B..c.e.Ff..g...C.D..c."
 t1, t2 = with_regs.run(r1), with_regs.run(r2)
 reg = [i for i, tok in enumerate(t1.tokens) if tok.startswith("<reg")]
-print(f"the rows share their first {next(i for i, (x, y) in enumerate(zip(r1, r2)) if x != y)} symbols")
+print(f"the rows share their first {next(i for i, (x, y) in enumerate(zip(r1, r2, strict=False)) if x != y)} symbols")
 for layer in range(with_regs.n_layers + 1):
     print(f"layer {layer}: registers' states max |difference| between the two rows "
           f"{np.abs(t1.resid(layer)[reg] - t2.resid(layer)[reg]).max():.2f} "

@@ -10,6 +10,7 @@
 
 # %%
 import numpy as np
+
 import attnlab
 from attnlab._exercises.lesson05 import ICL, SEQ_LEN, repeated
 

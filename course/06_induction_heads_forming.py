@@ -14,8 +14,9 @@
 import time
 
 import numpy as np
+
 import attnlab
-from attnlab._exercises.lesson06 import N, SEED_EXAMPLE, repeated_text
+from attnlab._exercises.lesson06 import SEED_EXAMPLE, repeated_text
 
 attnlab.charts.use_offline_charts()
 RUN_OPTIONAL = False   # set to True to run the optional cell near the end (about 30 s more)

@@ -10,6 +10,7 @@
 
 # %%
 import numpy as np
+
 import attnlab
 from attnlab._exercises.lesson07 import needle_accuracy, needle_prompts, top_heads
 

@@ -17,6 +17,7 @@ from importlib.resources import files
 
 import numpy as np
 import pandas as pd
+
 import attnlab
 
 attnlab.charts.use_offline_charts()
@@ -58,7 +59,7 @@ print(len(sentences), "sentences,", sum(len(s["words"]) for s in sentences), "wo
 
 s = sentences[2]
 print("\n" + s["text"])
-for i, (word, head, rel) in enumerate(zip(s["words"], s["heads"], s["rels"]), start=1):
+for i, (word, head, rel) in enumerate(zip(s["words"], s["heads"], s["rels"], strict=True), start=1):
     print(f"  {i:2d} {word:8s} --{rel:>7s}--> {s['words'][head - 1] if head else 'ROOT'}")
 
 print("\nrelations:", Counter(r for s in sentences for r in s["rels"]).most_common())
@@ -122,7 +123,7 @@ print(f"\n{len(split)} of the {len({w for s in sentences for w in s['words']})} 
 # %%
 direction = Counter()
 for s in sentences:
-    for i, (h, rel) in enumerate(zip(s["heads"], s["rels"])):
+    for i, (h, rel) in enumerate(zip(s["heads"], s["rels"], strict=True)):
         if rel not in ("root", "punct"):
             direction[rel, "dep→head" if h - 1 < i else "head→dep"] += 1
 print("arcs seen from the later word, per relation and direction:")
@@ -165,7 +166,7 @@ def attention_arcs(model, sentences, per_run=10):
             for j, toks in enumerate(sp):
                 member[toks, j] = 1
             A = P[:, :, [toks[-1] for toks in sp], :] @ member     # [layers, heads, word, word]
-            for i, (h, rel) in enumerate(zip(s["heads"], s["rels"])):
+            for i, (h, rel) in enumerate(zip(s["heads"], s["rels"], strict=True)):
                 if rel in ("root", "punct"):
                     continue
                 for q, target, d in ((i, h - 1, "dep→head"), (h - 1, i, "head→dep")):
@@ -345,19 +346,19 @@ print("both sentences of every pair have the same number of tokens:", same_lengt
 
 first = pairs["agreement across an attractor"][0]
 packed = sentence_logprobs(model, [first["good"], first["bad"]])
-for text, lp in zip((first["good"], first["bad"]), packed):
+for text, lp in zip((first["good"], first["bad"]), packed, strict=True):
     alone = model.run(BOS + text, keep="none")
     print(f"{text:45s} alone {-alone.token_losses.sum():8.4f}   packed {lp:8.4f}")
 
 # %%
 texts = [p[k] for group in pairs.values() for p in group for k in ("good", "bad")]
-scores = dict(zip(texts, sentence_logprobs(model, texts)))
+scores = dict(zip(texts, sentence_logprobs(model, texts), strict=True))
 
 rows = []
 for phenomenon, group in pairs.items():
     wins = [scores[p["good"]] > scores[p["bad"]] for p in group]
     rows.append({"phenomenon": phenomenon, "pairs": len(group), "accuracy": np.mean(wins)})
-    for p, ok in zip(group, wins):
+    for p, ok in zip(group, wins, strict=False):
         print(f"{'ok  ' if ok else 'MISS'} {scores[p['good']] - scores[p['bad']]:+6.2f}  {p['good']}  /  {p['bad']}")
 print()
 print(f"overall accuracy: {np.mean([scores[p['good']] > scores[p['bad']] for g in pairs.values() for p in g]):.2f}")

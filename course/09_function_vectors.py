@@ -17,6 +17,7 @@ from importlib.resources import files
 
 import numpy as np
 import pandas as pd
+
 import attnlab
 
 model = attnlab.load("smollm2")
@@ -90,7 +91,7 @@ def pack(prompts):
 
 ids, blocks, starts, last = pack([demo, "\nfast:"])
 packed = model.run(ids, block=blocks, keep="none")
-for label, p, pos in zip(["few-shot", "zero-shot"], [demo, "\nfast:"], last):
+for label, p, pos in zip(["few-shot", "zero-shot"], [demo, "\nfast:"], last, strict=True):
     alone = model.run(p, keep="none")
     print(f"{label:9s} alone {top(alone, 1)}   packed {top(packed, 1, pos)}   "
           f"max logit difference {float((alone.next_logits - packed.logits[pos]).abs().max()):.1e}")
@@ -123,7 +124,7 @@ def task_vector(train):
     prompts, answers = few_shot_prompts(train)
     ids, blocks, starts, last = pack(prompts)
     t = model.run(ids, block=blocks)
-    colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts)]  # first ":" of each
+    colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts, strict=True)]  # first ":" of each
     resid = np.stack([t.resid(layer) for layer in range(model.n_layers + 1)])                     # [layers, T, d]
     vector = resid[:, last].mean(1) - resid[:, colon].mean(1)
     hits = t.logits[last].argmax(-1).numpy() == np.array([first_token(y) for y in answers])
@@ -205,7 +206,7 @@ for name, row in table.iterrows():
 # %%
 for name, task in tasks.items():
     layer = int(table.loc[name, "best layer"])
-    shown = ", ".join(f"{x}->{a!r}" for (x, _), a in zip(task["test"][:6], predictions[name, layer]))
+    shown = ", ".join(f"{x}->{a!r}" for (x, _), a in zip(task["test"][:6], predictions[name, layer], strict=False))
     print(f"{name:16s} without: {predictions[name, None][:3]}  with (L{layer}): {shown}")
 
 # %% [markdown]
@@ -221,7 +222,7 @@ prompts = ["\n" + "".join(f"{a}: {b}\n" for a, b in tasks["english_french"]["tra
            for x, _ in tasks["english_french"]["test"][:4]]
 ids, blocks, starts, last = pack(prompts)
 t = model.run(ids, block=blocks, keep="none")
-for (x, y), pos in zip(tasks["english_french"]["test"][:4], last):
+for (x, y), pos in zip(tasks["english_french"]["test"][:4], last, strict=False):
     print(f"{x:7s} (French: {y:8s}) top tokens: {top(t, 3, pos)}")
 
 # %% [markdown]
@@ -240,7 +241,7 @@ for (x, y), pos in zip(tasks["english_french"]["test"][:4], last):
 best_antonym = int(table.loc["antonym", "best layer"])
 both_ways = [("hot", "cold"), ("cold", "hot"), ("fast", "slow"), ("slow", "fast"), ("good", "bad"), ("bad", "good")]
 preds, acc = zero_shot(both_ways, vectors["antonym"][best_antonym], best_antonym)
-for (x, y), p in zip(both_ways, preds):
+for (x, y), p in zip(both_ways, preds, strict=False):
     print(f"{x:5s} -> {p!r:8} (expected {y!r})")
 
 # %% [markdown]
@@ -289,7 +290,7 @@ if RUN_OPTIONAL:
         lines = p.strip("\n").split("\n")
         demos, query = [line.split(": ") for line in lines[:-1]], lines[-1]
         labels = [b for _, b in demos][1:] + [demos[0][1]]                  # rotate the answers by one
-        shuffled.append("\n" + "".join(f"{a}: {b}\n" for (a, _), b in zip(demos, labels)) + query)
+        shuffled.append("\n" + "".join(f"{a}: {b}\n" for (a, _), b in zip(demos, labels, strict=True)) + query)
     ids, blocks, _, last = pack(prompts)
     ids_s, blocks_s, _, last_s = pack(shuffled)
     assert last == last_s
@@ -297,7 +298,7 @@ if RUN_OPTIONAL:
     targets = [first_token(y) for y in answers]
 
     def p_right(t):
-        return float(np.mean([torch.softmax(t.logits[p], -1)[y] for p, y in zip(last, targets)]))
+        return float(np.mean([torch.softmax(t.logits[p], -1)[y] for p, y in zip(last, targets, strict=True)]))
 
     base = p_right(model.run(ids_s, block=blocks_s, keep="none"))
     effect = np.zeros((model.n_layers, model.n_heads))

@@ -389,7 +389,7 @@ print(f"{'the right tape':24s}        {EXAMPLE}:{right_tape}")
 for name in ("none", colon_name, "layer 0 off (both heads)", "layer 1 off (both heads)"):
     wrote = cot.generate(EXAMPLE + ":", max_new_tokens=len(EXAMPLE), ablate=settings[name])
     tape = "".join(wrote.tokens[wrote.n_prompt:])
-    wrong = "".join(" " if a == b else "^" for a, b in zip(tape, right_tape))
+    wrong = "".join(" " if a == b else "^" for a, b in zip(tape, right_tape, strict=False))
     print(f"{name:24s} writes {EXAMPLE}:{tape}")
     if wrong.strip():
         print(f"{'':32s}{' ' * len(EXAMPLE)} {wrong}")

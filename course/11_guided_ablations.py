@@ -19,8 +19,7 @@ import numpy as np
 from IPython.display import Code
 
 import attnlab
-from attnlab._exercises.lesson11 import (CORRUPTED, IO, PAIRS, PROMPT, S, direct_effects, head_writes, ioi,
-                                         name_movers)
+from attnlab._exercises.lesson11 import CORRUPTED, IO, PAIRS, PROMPT, S, direct_effects, head_writes, ioi, name_movers
 
 attnlab.charts.use_offline_charts()
 model = attnlab.load("smollm2")
@@ -157,7 +156,7 @@ print(f"head whose ablation hurts most on average: {key[0]}.{key[1]} ({mean_swee
 for (io, s), values in sweeps.items():
     order = np.argsort(values, axis=None)
     rank = int(np.flatnonzero(order == np.ravel_multi_index(key, values.shape))[0]) + 1
-    top3 = [f"{l}.{h} ({values[l, h]:+.2f})" for l, h in zip(*np.unravel_index(order[:3], values.shape))]
+    top3 = [f"{l}.{h} ({values[l, h]:+.2f})" for l, h in zip(*np.unravel_index(order[:3], values.shape), strict=True)]
     print(f"{io:>7} /{s:<6}: head {key[0]}.{key[1]} is #{rank} of 270 ({values[key]:+.2f});  top 3: {', '.join(top3)}")
 
 # %% [markdown]

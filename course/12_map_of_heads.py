@@ -9,6 +9,7 @@
 
 # %%
 import altair as alt
+
 import attnlab
 
 attnlab.charts.use_offline_charts()

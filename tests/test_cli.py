@@ -16,14 +16,16 @@ from attnlab._cli import MANIFEST, lab_command, main, sync_course
 def attnlab(*args: str) -> subprocess.CompletedProcess:
     """Run the installed `attnlab` script (or main() through this Python if it is missing)."""
     script = Path(sys.executable).with_name("attnlab")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-c", "import sys; from attnlab._cli import main; sys.exit(main())"]
+    cmd = ([str(script)] if script.exists()
+           else [sys.executable, "-c", "import sys; from attnlab._cli import main; sys.exit(main())"])
     return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=120)
 
 
 def test_doctor():
     res = attnlab("doctor")
     assert res.returncode == 0, res.stderr
-    for word in ("python", "torch", "transformers", "device", "cache folder", "smollm2", "minilm", "chromium", "playwright"):
+    for word in ("python", "torch", "transformers", "device", "cache folder", "smollm2", "minilm", "chromium",
+                 "playwright"):
         assert word in res.stdout
 
 

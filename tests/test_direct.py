@@ -1,10 +1,10 @@
 """Direct effects (direct logit attribution) of heads: they add up, and match the model's own logits."""
 import numpy as np
 import pytest
+from toys import IdTokenizer, random_llama
 
 import attnlab
 from attnlab import AttnlabError
-from toys import IdTokenizer, random_llama
 
 PROMPT = "5 17 3 88 17 3 42 9 5 17"
 

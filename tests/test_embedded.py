@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from dataclasses import replace
 
 import pytest
 import torch
 from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
-from attnlab import AttnlabError
-from attnlab import _embedded
+from attnlab import AttnlabError, _embedded
 from attnlab._embedded import EMBEDDED, fetch, is_embedded, model_dir, status
 from attnlab._paths import home, models_dir, wheels_dir
 
@@ -77,7 +77,7 @@ def test_failed_conversion_leaves_no_cache(fresh_home):
     gguf.parent.mkdir(parents=True)
     gguf.write_bytes(b"GGUF but not really")
     assert status("smollm2") == "downloaded"
-    with pytest.raises(Exception):
+    with pytest.raises(struct.error):
         model_dir("smollm2")
     assert not list(models_dir().iterdir()), "no half-written cache, no temporary folder"
     assert status("smollm2") == "downloaded"
@@ -143,7 +143,7 @@ def test_cache_matches_gguf():
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, **kwargs).eval()
         with torch.inference_mode():
             logits[key] = [(tok(t).input_ids, model(**tok(t, return_tensors="pt")).logits) for t in texts]
-    for (ids_g, lg), (ids_c, lc) in zip(logits["gguf"], logits["cache"]):
+    for (ids_g, lg), (ids_c, lc) in zip(logits["gguf"], logits["cache"], strict=True):
         assert ids_g == ids_c
         torch.testing.assert_close(lc, lg, rtol=0, atol=1e-5)
 

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from toys import IdTokenizer, random_llama
 
 import attnlab
 from attnlab import AttnlabError, Patch
@@ -9,7 +10,6 @@ from attnlab._metrics import logit_diff, loss_metric
 from attnlab._patching import patch_fraction, patch_heads, patch_resid
 from attnlab._probes import text_ids
 from attnlab._windows import window_perplexity, window_table
-from toys import IdTokenizer, random_llama
 
 CLEAN = [5, 17, 3, 88, 42, 17, 3, 88, 9, 60, 61, 2]
 CORRUPT = [5, 17, 3, 88, 42, 17, 3, 88, 9, 33, 61, 2]

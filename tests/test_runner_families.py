@@ -5,13 +5,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from toys import IdTokenizer, random_llama
 from transformers import BertConfig, BertModel, Gemma3ForCausalLM, Gemma3TextConfig, GPT2Config, GPT2LMHeadModel
 
 import attnlab
 import attnlab._interventions
 from attnlab import AttnlabError
-from toys import IdTokenizer, random_llama
-
 
 
 def llama():
@@ -77,11 +76,16 @@ def plain_outputs(plain, ids, ablate=()):
     finally:
         for h in handles:
             h.remove()
-    return SimpleNamespace(**{k: _cpu(v) for k, v in out.items() if k != "past_key_values"})
+    return SimpleNamespace(**{k: cpu for k, v in out.items() if (cpu := _cpu(v)) is not None})
 
 
 def _cpu(x):
-    return tuple(_cpu(i) for i in x) if isinstance(x, tuple) else x.cpu()
+    """A tensor or a tuple of tensors on the CPU; None for anything else (a KV cache, whatever its key)."""
+    if isinstance(x, torch.Tensor):
+        return x.cpu()
+    if isinstance(x, tuple) and x and all(isinstance(i, torch.Tensor) for i in x):
+        return tuple(i.cpu() for i in x)
+    return None
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -17,6 +17,7 @@ def repeated_random_tokens(n=32, seed=0):
 
 def test_smollm2_matches_plain_transformers_eager(smol):
     from transformers import AutoModelForCausalLM
+
     from attnlab._embedded import model_dir
 
     plain = AutoModelForCausalLM.from_pretrained(model_dir("smollm2"), dtype=torch.float32,
@@ -138,11 +139,14 @@ def test_no_network_during_load_and_run(no_network):
 
 def test_load_any_local_folder(tmp_path):
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
     from attnlab._embedded import model_dir
 
     tok = AutoTokenizer.from_pretrained(model_dir("smollm2"))
     torch.manual_seed(0)
-    GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=4, n_positions=128)).save_pretrained(tmp_path)
+    GPT2LMHeadModel(
+        GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=4, n_positions=128)
+    ).save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     m = attnlab.load(str(tmp_path))
     assert (m.family, m.n_layers, m.n_heads, m.name) == ("gpt2", 2, 4, tmp_path.name)
@@ -159,9 +163,11 @@ def _gemma_cached():
     return status("gemma3-270m") == "cached"
 
 
-@pytest.mark.skipif(not _gemma_cached(), reason="gemma3-270m is optional: fetch it with `attnlab models fetch gemma3-270m`")
+@pytest.mark.skipif(not _gemma_cached(),
+                    reason="gemma3-270m is optional: fetch it with `attnlab models fetch gemma3-270m`")
 def test_gemma3_270m_matches_plain_transformers_eager():
     from transformers import AutoModelForCausalLM
+
     from attnlab._embedded import model_dir
 
     m = attnlab.load("gemma3-270m")

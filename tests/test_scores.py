@@ -2,15 +2,13 @@
 import numpy as np
 import pytest
 import torch
+from toys import IdTokenizer
 
 import attnlab
-from attnlab import AttnlabError
-from attnlab import _census, _scores
+from attnlab import AttnlabError, _census, _scores
 from attnlab._census import census, census_summary
 from attnlab._metrics import loss_metric
 from attnlab._probes import needle_prompts, repeated_tokens, text_ids
-from toys import IdTokenizer
-
 
 
 @pytest.fixture(scope="module")

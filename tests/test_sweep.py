@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from toys import IdTokenizer, random_llama
 
 import attnlab
 from attnlab import AttnlabError
@@ -10,7 +11,6 @@ from attnlab._attribution import attribution
 from attnlab._effects import Effects
 from attnlab._metrics import logit_diff, loss_metric, prob_of, single_token
 from attnlab._sweep import ablation_sweep
-from toys import IdTokenizer, random_llama
 
 IDS = [5, 17, 3, 88, 42, 17, 3, 88, 9, 60, 61, 2, 40, 17, 3]
 

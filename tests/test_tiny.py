@@ -5,8 +5,17 @@ import pytest
 import torch
 
 from attnlab import AttnlabError
-from attnlab._tiny import (TINY_MODELS, TinyConfig, TinyTokenizer, TinyTransformer, eager_attention,
-                           load_history, load_tiny, train_induction, train_registers)
+from attnlab._tiny import (
+    TINY_MODELS,
+    TinyConfig,
+    TinyTokenizer,
+    TinyTransformer,
+    eager_attention,
+    load_history,
+    load_tiny,
+    train_induction,
+    train_registers,
+)
 from attnlab._tiny.checkpoints import metrics
 from attnlab._tiny.induction import phase_change_step
 from attnlab._tiny.probe import attention_weights
@@ -17,7 +26,7 @@ def close(a, b, tol=2e-3):
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(close(a[k], b[k], tol) for k in a)
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(close(x, y, tol) for x, y in zip(a, b))
+        return len(a) == len(b) and all(close(x, y, tol) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) or isinstance(b, float):
         return math.isclose(a, b, abs_tol=tol)
     return a == b
@@ -79,7 +88,7 @@ def test_causal_model_ignores_the_future_and_encoder_does_not():
 def test_same_seed_same_weights():
     a, _, ha = train_registers(n_registers=1, steps=4, progress=False)
     b, _, hb = train_registers(n_registers=1, steps=4, progress=False)
-    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
     assert ha.equals(hb)
 
 
@@ -188,7 +197,8 @@ def test_public_train_and_measure():
     assert close(attnlab.tiny.measure(shipped), {k: v for k, v in attnlab.tiny.recorded_metrics("tiny-induction")
                                                   ["metrics"].items() if k != "phase_change_step"})
     parity = attnlab.load("tiny-parity-cot")
-    with pytest.raises(AttnlabError, match=r"cannot read '01x': unknown symbols \['x'\]; this tiny model knows: <bos> 0 1 :$"):
+    with pytest.raises(AttnlabError,
+                       match=r"cannot read '01x': unknown symbols \['x'\]; this tiny model knows: <bos> 0 1 :$"):
         parity.run("01x")
     t = shipped.run("P Q A B X Y S T A")
     assert t.prob("B") == pytest.approx(dict(t.top_next(3))["B"]) and t.top_next(1)[0][0] == "B"

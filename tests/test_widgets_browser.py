@@ -11,9 +11,18 @@ import os
 from pathlib import Path
 
 import pytest
-
-from browser_support import (ARTIFACTS, CHROME_ARGS, CHROMIUM, Server, canvas_ink, kernel_state, open_notebook,
-                             run_cell, watch_requests, write_notebook)
+from browser_support import (
+    ARTIFACTS,
+    CHROME_ARGS,
+    CHROMIUM,
+    Server,
+    canvas_ink,
+    kernel_state,
+    open_notebook,
+    run_cell,
+    watch_requests,
+    write_notebook,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

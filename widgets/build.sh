@@ -3,5 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 npm ci --no-audit --no-fund --silent
-mkdir -p ../attnlab/static
 node build.mjs "$@"

@@ -1,7 +1,7 @@
 """Lesson 1: what attention looks at. Exercises on sink share, attention distance and encoders."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -11,7 +11,7 @@ TEXT = ("Every morning the baker on the corner opens her shop before the sun is 
         "sets out the flour and the butter, and listens to the radio while the first loaves rise.")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _patterns():
     import attnlab
     return attnlab.load("smollm2").run(TEXT).patterns()

@@ -1,14 +1,14 @@
 """Lesson 2: previous-token and positional heads."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
 from . import exercise
 
 
-@lru_cache(maxsize=None)
+@cache
 def _scores(name: str):
     import attnlab
     model = attnlab.load(name)

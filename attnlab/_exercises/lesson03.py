@@ -1,7 +1,7 @@
 """Lesson 3: attention sinks."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -15,7 +15,7 @@ def _model():
     return attnlab.load("smollm2")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _norm_ratio(layer: int) -> float:
     norms = _model().run(SENTENCE).resid_norms()[layer]
     return float(norms[0] / np.median(norms[1:]))
@@ -39,7 +39,7 @@ def _(answer):
     return False, f"{answer:.1f} is off; compare row 15 of `t.resid_norms()` position 0 with the median of the rest."
 
 
-@lru_cache(maxsize=None)
+@cache
 def _knockout():
     import attnlab
     model = _model()
@@ -69,7 +69,7 @@ def _(answer):
     return False, f"{answer:.2f} is off: compute `t.loss` with `block=attnlab.Block(key=0)` and without."
 
 
-@lru_cache(maxsize=None)
+@cache
 def _windows():
     import attnlab
     model = _model()

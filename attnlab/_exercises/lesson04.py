@@ -1,7 +1,7 @@
 """Lesson 4: register tokens."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -19,7 +19,7 @@ def _load(name):
     return attnlab.load(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _measure(name: str) -> dict:
     import attnlab
     return attnlab.tiny.measure(_load(name))
@@ -52,7 +52,8 @@ def _(answer):
         return True, (f"with 8 registers the partner head sends {share[want]:.0%} of its no-target attention to "
                       f"the {want}; <cls> gets {share['cls']:.1%} and the background {share['background']:.0%}.")
     if got == "partner":
-        return False, "a lonely letter has no partner in the row: nothing of kind 'partner' is there to receive attention."
+        return False, ("a lonely letter has no partner in the row: nothing of kind 'partner' is there to receive "
+                       "attention.")
     if got in share:
         without = _measure("tiny-registers-0")[f"no_target_on_{got.replace(' ', '_')}"]
         return False, (f"'{got}' gets {share[got]:.1%} in tiny-registers-8 (and {without:.1%} in tiny-registers-0, "
@@ -69,7 +70,10 @@ answer = with_regs / without
             "tokens, averaged over letters with and without a partner.",
             "Divide the value of tiny-registers-8 by the value of tiny-registers-0."))
 def _(answer):
-    with_regs, without = _measure("tiny-registers-8")["background_mass"], _measure("tiny-registers-0")["background_mass"]
+    with_regs, without = (
+        _measure("tiny-registers-8")["background_mass"],
+        _measure("tiny-registers-0")["background_mass"],
+    )
     want = with_regs / without
     if not _is_number(answer):
         return False, "answer with a number: background mass with registers divided by background mass without."
@@ -84,7 +88,7 @@ def _(answer):
                    "(with registers / without).")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _prefix_agreement():
     """(number of leading positions whose states agree at every layer, max abs difference there,
     smallest max abs difference at the next position, the number of shared words)."""
@@ -97,7 +101,7 @@ def _prefix_agreement():
     same = (diffs <= 1e-5 * scale).all(axis=0)
     k = int(np.argmin(same)) if not same.all() else n
     words = 0
-    for x, y in zip(PROMPT_A.split(), PROMPT_B.split()):
+    for x, y in zip(PROMPT_A.split(), PROMPT_B.split(), strict=False):
         if x != y:
             break
         words += 1
@@ -126,8 +130,8 @@ def _(answer):
     answer = int(answer)
     if answer == k:
         return True, (f"the first {k} positions (the shared tokens) have the same states at every layer (max abs "
-                      f"difference {inside:.1e}: zero up to float rounding); at position {k} the prompts differ and so do the "
-                      f"states (max abs difference {after:.1f}). Nothing later can reach back to change them.")
+                      f"difference {inside:.1e}: zero up to float rounding); at position {k} the prompts differ and so "
+                      f"do the states (max abs difference {after:.1f}). Nothing later can reach back to change them.")
     if answer == words and words != k:
         return False, (f"{words} is the number of shared *words*; the model sees tokens. Compare `t.tokens` of the "
                        "two runs.")
@@ -138,7 +142,7 @@ def _(answer):
     return False, f"{answer} is off; compare `t.resid(layer)` of the two runs position by position."
 
 
-@lru_cache(maxsize=None)
+@cache
 def _share_on_registers(row: str) -> tuple[float, float, float, float]:
     """On the first 'a' of ``row``: the partner head's attention on the registers, on <cls> + registers,
     from the registers to that 'a' (the transposed reading), and on background, in tiny-registers-8."""
@@ -175,7 +179,8 @@ def _(answer):
         return False, (f"the row may only contain '.', a-h and A-H (no spaces, no special tokens); it has "
                        f"{sorted(set(row) - SYMBOLS)}.")
     if len(row) > ROW_LEN:
-        return False, f"the model reads at most {ROW_LEN} symbols after <cls> and the registers; your row has {len(row)}."
+        return False, (f"the model reads at most {ROW_LEN} symbols after <cls> and the registers; your row has "
+                       f"{len(row)}.")
     if "a" not in row:
         return False, "the row needs an 'a' (the letter whose attention you measure)."
     if "A" in row:

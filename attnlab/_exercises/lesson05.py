@@ -1,7 +1,7 @@
 """Lesson 5: induction heads I."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -13,7 +13,7 @@ def _model():
     return attnlab.load("smollm2")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _induction():
     import attnlab
     return attnlab.scores.induction(_model())
@@ -36,7 +36,8 @@ def _(answer):
     if tuple(answer) == best:
         return True, f"head {best[0]}.{best[1]} has induction score {ind[best]:.2f}."
     if tuple(answer) in _top(ind, 5):
-        return False, f"head {answer[0]}.{answer[1]} is a strong induction head ({ind[tuple(answer)]:.2f}), but not the strongest."
+        return False, (f"head {answer[0]}.{answer[1]} is a strong induction head ({ind[tuple(answer)]:.2f}), "
+                       "but not the strongest.")
     return False, f"head {answer[0]}.{answer[1]} scores only {ind[tuple(answer)]:.2f}."
 
 
@@ -49,7 +50,7 @@ def repeated(seed=SEQ_SEED, n=SEQ_LEN):
     return seq + seq
 
 
-@lru_cache(maxsize=None)
+@cache
 def _second_copy_loss(heads: tuple) -> float:
     t = _model().run(repeated(), ablate=list(heads), keep="none")
     return float(t.token_losses[SEQ_LEN:].mean())

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import string
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -25,7 +25,7 @@ def _model():
     return attnlab.load("tiny-induction")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _heads():
     """(previous-token head, induction head) of the shipped model, from attnlab's scores."""
     import attnlab
@@ -35,7 +35,7 @@ def _heads():
 
 
 # -- 6.1 ------------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _live_run():
     """The lesson's training run again (same recipe and seed: same history on the same machine)."""
     import attnlab
@@ -83,7 +83,7 @@ def _(answer):
 
 
 # -- 6.2 ------------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _ablated_row():
     prev_head, (_, ind) = _heads()
     t = _model().run(SEED_EXAMPLE, ablate=[prev_head])
@@ -120,13 +120,14 @@ def _(answer):
     if not 0 <= int(answer) < len(tokens):
         return False, f"positions run from 0 to {len(tokens) - 1}."
     if int(answer) == target:
-        return False, (f"that is where it looks *with* the previous-token head; ablated, it puts only {row[int(answer)]:.0%} "
-                       "there.")
-    return False, f"position {int(answer)} ({tokens[int(answer)]!r}) gets {row[int(answer)]:.0%}; another position gets more."
+        return False, (f"that is where it looks *with* the previous-token head; ablated, it puts only "
+                       f"{row[int(answer)]:.0%} there.")
+    return False, (f"position {int(answer)} ({tokens[int(answer)]!r}) gets {row[int(answer)]:.0%}; another position "
+                   "gets more.")
 
 
 # -- 6.3 ------------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _second_copy(heads: tuple, start: int) -> float:
     return float(_model().run(repeated_text(), ablate=list(heads)).token_losses[start:].mean())
 
@@ -155,11 +156,13 @@ def _(answer):
     if close(_second_copy((), N + 1)):
         return False, "that is the loss with every head on: pass `ablate=[(0, h)]` with the previous-token head."
     if close(_second_copy((other,), N + 1)):
-        return False, f"that is the loss with head {other[0]}.{other[1]} ablated; ablate the previous-token head instead."
+        return False, (f"that is the loss with head {other[0]}.{other[1]} ablated; ablate the previous-token head "
+                       "instead.")
     if close(_second_copy((prev_head,), N)):
         return False, ("you included the first token of the second copy, which nothing can predict: average "
                        "`t.token_losses[N + 1:]`.")
-    return False, f"{answer:.2f} is off; average `t.token_losses[N + 1:]` of the run with the previous-token head ablated."
+    return False, (f"{answer:.2f} is off; average `t.token_losses[N + 1:]` of the run with the previous-token head "
+                   "ablated.")
 
 
 # -- 6.4 ------------------------------------------------------------------------------------------
@@ -186,7 +189,8 @@ def _(answer):
     if not earlier:
         return False, f"the last symbol {last!r} never appeared before: there is nothing to copy from."
     if len(earlier) > 1:
-        return False, f"{last!r} appears {len(earlier)} times before the end: use it exactly once, so the target is unambiguous."
+        return False, (f"{last!r} appears {len(earlier)} times before the end: use it exactly once, so the target is "
+                       "unambiguous.")
     if earlier[0] == len(symbols) - 2:
         return False, f"the earlier {last!r} is right before the last one: put other symbols between them."
     follower = symbols[earlier[0] + 1]

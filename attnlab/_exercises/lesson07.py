@@ -1,7 +1,7 @@
 """Lesson 7: streaming vs retrieval heads; needle-in-a-haystack prompts built from attnlab's shipped prose."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -43,14 +43,14 @@ def top_heads(scores, k):
     return [tuple(int(x) for x in np.unravel_index(i, scores.shape)) for i in np.argsort(scores, axis=None)[::-1][:k]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _scores():
     import attnlab
     model = attnlab.load("smollm2")
     return attnlab.scores.retrieval(model, progress=False), attnlab.scores.local_span(model)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _accuracy(heads: tuple) -> float:
     import attnlab
     return needle_accuracy(attnlab.load("smollm2"), heads)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,7 @@ def _align(tokens, words):
     return spans
 
 
-@lru_cache(maxsize=None)
+@cache
 def _det_accuracy():
     """Per-head accuracy on det arcs seen from the noun, [layers, heads], and the previous-word baseline."""
     model = _model()
@@ -62,7 +62,7 @@ def _det_accuracy():
             for j, toks in enumerate(sp):
                 member[toks, j] = 1
             A = P[:, :, [toks[-1] for toks in sp], :] @ member
-            for i, (h, rel) in enumerate(zip(s["heads"], s["rels"])):
+            for i, (h, rel) in enumerate(zip(s["heads"], s["rels"], strict=True)):
                 if rel == "det" and h - 1 > i:
                     q = h - 1
                     hits.append(A[:, :, q, :q].argmax(-1) == i)
@@ -70,7 +70,7 @@ def _det_accuracy():
     return np.mean(hits, axis=0), float(np.mean(np.array(offsets) == -1)), len(hits)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _there_accuracy():
     model = _model()
     wins = []
@@ -138,7 +138,8 @@ def _(answer):
         return False, "answer with a pair of ints (layer, head), e.g. (3, 4)."
     layer, head = pair
     if not (0 <= layer < acc.shape[0] and 0 <= head < acc.shape[1]):
-        return False, f"({layer}, {head}) is not a head of SmolLM2 (layers 0..{acc.shape[0] - 1}, heads 0..{acc.shape[1] - 1})."
+        return False, (f"({layer}, {head}) is not a head of SmolLM2 (layers 0..{acc.shape[0] - 1}, "
+                       f"heads 0..{acc.shape[1] - 1}).")
     best = acc.max()
     order = np.argsort(acc, axis=None)[::-1]
     if acc[layer, head] >= best - 1e-9:
@@ -169,8 +170,10 @@ def logprob(text):                                   # as in the lesson: start w
     return -model.run("<|endoftext|>" + text, keep="none").token_losses.sum()
 
 answer = sum(logprob(good) > logprob(bad) for good, bad in there_pairs) / len(there_pairs)
-''', hints=("Score each sentence as in the lesson: run `'<|endoftext|>' + sentence` and take `-t.token_losses.sum()`.",
-            "Count the pairs where the first (grammatical) sentence scores higher, then divide by the number of pairs."))
+''', hints=("Score each sentence as in the lesson: run `'<|endoftext|>' + sentence` and take "
+            "`-t.token_losses.sum()`.",
+            "Count the pairs where the first (grammatical) sentence scores higher, then divide by the number of "
+            "pairs."))
 def _(answer):
     acc, wins, plain = _there_accuracy()
     n = len(THERE_PAIRS)
@@ -178,17 +181,19 @@ def _(answer):
         return False, f"answer with a number between 0 and 1, not a {type(answer).__name__}."
     answer = float(answer)
     if abs(answer - acc) < 1e-6:
-        missed = [good for (good, _), ok in zip(THERE_PAIRS, wins) if not ok]
+        missed = [good for (good, _), ok in zip(THERE_PAIRS, wins, strict=True) if not ok]
         more = f" It misses: {missed}." if missed else " It gets every pair."
         return True, f"SmolLM2 prefers the grammatical sentence in {sum(wins)} of {n} pairs ({acc:.0%}).{more}"
     if answer > 1 and abs(answer - sum(wins)) < 1e-6:
         return False, f"that is the number of pairs the model gets right; divide by the {n} pairs."
     if abs(answer - plain) < 1e-6 and abs(plain - acc) > 1e-6:
         return False, ("that is what you get without the <|endoftext|> start: the first word is then never scored and "
-                       "the first predictions come from the sink position. Start each sentence with it, as in the lesson.")
+                       "the first predictions come from the sink position. Start each sentence with it, as in the "
+                       "lesson.")
     if abs(answer - (1 - acc)) < 1e-6:
         return False, "that is the share of pairs where the *ungrammatical* sentence wins: check the sign of the loss."
-    return False, f"{answer:.3f} is not the accuracy; it should be a multiple of 1/{n}. Sum the token losses, do not average them."
+    return False, (f"{answer:.3f} is not the accuracy; it should be a multiple of 1/{n}. Sum the token losses, "
+                   "do not average them.")
 
 
 @exercise("8.3", "a subject cannot see its verb", wrong=0.5, solution='''
@@ -207,10 +212,12 @@ def _(answer):
     if isinstance(answer, bool) or not isinstance(answer, (int, float, np.floating, np.integer)):
         return False, f"answer with a number (an attention weight), not a {type(answer).__name__}."
     if abs(float(answer) - forward) < 1e-6:
-        return True, (f"exactly 0 in every head: ' cat' is position {cat} and ' sat' position {sat}, and the causal mask "
-                      "lets a query read only keys at its own position or before. So a decoder can find a subject's verb only "
-                      f"from the verb (looking back, up to {backward:.0%} in some head), never from the subject.")
+        return True, (f"exactly 0 in every head: ' cat' is position {cat} and ' sat' position {sat}, and the causal "
+                      "mask lets a query read only keys at its own position or before. So a decoder can find a "
+                      f"subject's verb only from the verb (looking back, up to {backward:.0%} in some head), never "
+                      "from the subject.")
     if abs(float(answer) - backward) < 1e-4:
         return False, ("that is the attention from ' sat' (query) to ' cat' (key): rows are queries, columns are keys. "
                        "Swap the two indices.")
-    return False, f"{answer!r} is not it. Take the [query = ' cat', key = ' sat'] entry of every head's pattern, then the max."
+    return False, (f"{answer!r} is not it. Take the [query = ' cat', key = ' sat'] entry of every head's pattern, "
+                   "then the max.")

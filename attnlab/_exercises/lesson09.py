@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,7 @@ def _vector(model, train, k=5, n=10):
         prompts.append("\n" + "".join(f"{a}: {b}\n" for a, b in demos) + f"{x}:")
     ids, blocks, starts, last = _pack(model, prompts)
     t = model.run(ids, block=blocks)
-    colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts)]
+    colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts, strict=True)]
     resid = np.stack([t.resid(layer) for layer in range(model.n_layers + 1)])
     return resid[:, last].mean(1) - resid[:, colon].mean(1)
 
@@ -65,7 +65,7 @@ def _accuracy(model, test, vector=None, layer=None, template="\n{x}:"):
     return float((t.logits[last].argmax(-1).numpy() == targets).mean())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _plural_template():
     model = _model()
     task = _tasks()["singular_plural"]
@@ -75,7 +75,7 @@ def _plural_template():
             _accuracy(model, task["test"], v[22], 22))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _antonym_layers():
     model = _model()
     task = _tasks()["antonym"]
@@ -83,7 +83,7 @@ def _antonym_layers():
     return {layer: _accuracy(model, task["test"], v[layer], layer) for layer in range(14, 27)}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _comparative_baseline():
     return _accuracy(_model(), COMPARATIVE_TEST)
 
@@ -143,11 +143,13 @@ def _(answer):
     if abs(b - without) < 1e-6 and abs(a - with_) < 1e-6:
         return False, "the two numbers are swapped: (without, with)."
     if abs(b - plain_format) < 1e-6 and abs(b - with_) > 1e-6:
-        return False, "the second number is the accuracy on the '\\nword:' prompts; use the 'The word \"x\" means' template."
+        return False, ("the second number is the accuracy on the '\\nword:' prompts; use the 'The word \"x\" means' "
+                       "template.")
     if abs(a - without) < 1e-6:
-        return False, ("the first number is right; the second is not. Add `vectors['singular_plural'][22]` at layer 22, "
-                       "at the last position of each prompt.")
-    return False, "not quite: measure top-1 accuracy (first token of ' ' + answer) on the 20 test words of singular_plural."
+        return False, ("the first number is right; the second is not. Add `vectors['singular_plural'][22]` at layer "
+                       "22, at the last position of each prompt.")
+    return False, ("not quite: measure top-1 accuracy (first token of ' ' + answer) on the 20 test words of "
+                   "singular_plural.")
 
 
 @exercise("9.2", "the best layer for the antonym vector", wrong=22, solution='''
@@ -231,8 +233,8 @@ layer = 22                              # where the lesson's vectors worked best
 r = model.run(ids, block=blocks).resid(layer)
 colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts)]
 answer = (layer, r[last].mean(0) - r[colon].mean(0))
-''', hints=("Use the lesson's helper: `vector, few_shot_acc = task_vector(comparative_train)` gives the vector at every "
-            "layer, an array [31, 576].",
+''', hints=("Use the lesson's helper: `vector, few_shot_acc = task_vector(comparative_train)` gives the vector at "
+            "every layer, an array [31, 576].",
             "Pick a layer where the lesson's vectors worked best, e.g. the `best layer` column of the table, "
             "and answer `(layer, vectors_of_new_task[layer])`."))
 def _(answer):
@@ -243,17 +245,21 @@ def _(answer):
     if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool) or not 0 <= int(layer) <= model.n_layers:
         return False, f"the layer must be an int from 0 to {model.n_layers}."
     try:
-        vector = np.asarray(vector.detach().cpu() if hasattr(vector, "detach") else vector, dtype=np.float32).reshape(-1)
+        vector = np.asarray(
+            vector.detach().cpu() if hasattr(vector, "detach") else vector, dtype=np.float32
+        ).reshape(-1)
     except (TypeError, ValueError):
         return False, "the vector must be a numpy array (or torch tensor) of 576 numbers."
     if vector.shape != (model.d_model,) or not np.isfinite(vector).all():
-        return False, f"the vector must have {model.d_model} finite numbers (one residual-stream vector), got shape {vector.shape}."
+        return False, (f"the vector must have {model.d_model} finite numbers (one residual-stream vector), "
+                       f"got shape {vector.shape}.")
     base = _comparative_baseline()
     acc = _accuracy(model, COMPARATIVE_TEST, vector, int(layer))
     if acc >= 0.5:
-        return True, (f"with your vector at layer {int(layer)}, {acc:.0%} of 20 unseen adjectives get their comparative "
-                      f"(without it: {base:.0%}).")
+        return True, (f"with your vector at layer {int(layer)}, {acc:.0%} of 20 unseen adjectives get their "
+                      f"comparative (without it: {base:.0%}).")
     if not np.any(vector):
         return False, "that is an all-zero vector: it changes nothing. Build it from few-shot prompts as in the lesson."
     return False, (f"with your vector at layer {int(layer)} only {acc:.0%} of the test adjectives come out right "
-                   f"(without it: {base:.0%}). Try another layer (where the lesson's vectors worked best), or check the recipe.")
+                   f"(without it: {base:.0%}). Try another layer (where the lesson's vectors worked best), or check "
+                   "the recipe.")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def _is_number(x) -> bool:
 
 
 # -- 10.1 -----------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _accuracy(name: str) -> dict:
     import attnlab
     return attnlab.tiny.parity_accuracy(_load(name))
@@ -83,7 +83,7 @@ def _(answer):
 
 
 # -- 10.2 -----------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _colon_weights(x: str) -> dict:
     """{(layer, head): mean attention on ":" over the queries whose next token is a tape bit s_t}."""
     model = _load()
@@ -134,7 +134,7 @@ def _(answer):
 
 
 # -- 10.3 -----------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _writes(x: str) -> str:
     t = _load().generate(x + ":", max_new_tokens=len(x))
     return "".join(t.tokens[t.n_prompt:])
@@ -164,7 +164,7 @@ def _(answer):
     if len(tape) != len(x):
         return False, f"the tape has one bit per input bit: {len(x)} bits after \":\", not {len(tape)}."
     if tape != wrote:
-        first = next(i for i, (a, b) in enumerate(zip(tape, wrote)) if a != b) + 1
+        first = next(i for i, (a, b) in enumerate(zip(tape, wrote, strict=False)) if a != b) + 1
         why = " (that is the right running parity, but not what the model wrote)" if tape == right else ""
         return False, (f"the model writes \"{x}:{wrote}\"; your tape differs first at step t = {first}{why}. Generate "
                        "it with `cot.generate`.")
@@ -172,14 +172,14 @@ def _(answer):
     if wrote == right:
         return True, (f"the model writes {wrote}, the right running parity at every step; its last bit, {wrote[-1]}, "
                       f"is the parity of the input ({ones} ones: {'odd' if ones % 2 else 'even'}).")
-    bad = [i + 1 for i, (a, b) in enumerate(zip(wrote, right)) if a != b]
+    bad = [i + 1 for i, (a, b) in enumerate(zip(wrote, right, strict=False)) if a != b]
     return True, (f"that is what the model writes, and you found one of its rare mistakes: the right tape is {right}, "
                   f"the model is wrong from step t = {bad[0]}. Errors carry over: every later bit builds on the "
                   "wrong one.")
 
 
 # -- 10.4 -----------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _first_bit(heads: tuple) -> float:
     """Share of ``random_inputs()`` whose first tape bit s_1 (= x_1) the CoT model writes right, ``heads`` ablated."""
     model, xs = _load(), random_inputs()
@@ -191,7 +191,7 @@ def _layer(layer: int) -> tuple:
     return tuple((layer, h) for h in range(_load().n_heads))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _all_steps(heads: tuple) -> float:
     """Teacher-forced accuracy over every tape step of ``random_inputs()`` with ``heads`` ablated."""
     model, right = _load(), []

@@ -1,7 +1,7 @@
 """Lesson 11: guided ablations. The IOI task, direct effects, and exercises on sweeps, patching and backup heads."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -93,25 +93,25 @@ def _metric():
     return attnlab.logit_diff(IO, S)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sweep() -> np.ndarray:
     import attnlab
     return np.asarray(attnlab.ablation_sweep(_model(), PROMPT, _metric(), progress=False))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _patch_heads() -> np.ndarray:
     import attnlab
     return np.asarray(attnlab.patch_heads(_model(), PROMPT, CORRUPTED, _metric(), progress=False))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _patch_resid() -> np.ndarray:
     import attnlab
     return np.asarray(attnlab.patch_resid(_model(), PROMPT, CORRUPTED, _metric(), progress=False))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fraction(heads: tuple) -> float:
     import attnlab
     return attnlab.patch_fraction(_model(), PROMPT, CORRUPTED, _metric(), heads=list(heads))
@@ -152,7 +152,8 @@ def _(answer):
     if head is None:
         return False, "answer with a (layer, head) pair of ints, e.g. (3, 4)."
     if not (0 <= head[0] < sweep.shape[0] and 0 <= head[1] < sweep.shape[1]):
-        return False, f"there is no head {head}: layers go from 0 to {sweep.shape[0] - 1}, heads from 0 to {sweep.shape[1] - 1}."
+        return False, (f"there is no head {head}: layers go from 0 to {sweep.shape[0] - 1}, heads from 0 to "
+                       f"{sweep.shape[1] - 1}.")
     value = sweep[head]
     t = _model().run(PROMPT)
     io = t.tokens.index(IO)
@@ -285,7 +286,7 @@ def _(answer):
                    f"({before[head]:+.2f} -> {after[head]:+.2f}); another head changes more.")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _backup():
     model = _model()
     t = model.run(PROMPT)

@@ -1,12 +1,12 @@
 """Lesson 12: a map of heads."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from . import exercise
 
 
-@lru_cache(maxsize=None)
+@cache
 def _census():
     import attnlab
     return attnlab.census(attnlab.load("smollm2"), progress=False)

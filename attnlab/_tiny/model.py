@@ -40,7 +40,7 @@ class TinyConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TinyConfig":
+    def from_dict(cls, d: dict) -> TinyConfig:
         return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
 
 

@@ -38,7 +38,7 @@ def recording_attention(model: TinyTransformer):
     try:
         yield weights
     finally:
-        for block, fn in zip(model.blocks, saved):
+        for block, fn in zip(model.blocks, saved, strict=True):
             block.attn.attention_fn = fn
 
 

@@ -109,7 +109,8 @@ def iteration_stats(model) -> pd.DataFrame:
     (``iteration_mass``), and the same for ":" (``colon``, ``colon_mass``)."""
     module, task = _module(model)
     if task != "tiny-parity-cot":
-        raise AttnlabError(f"iteration_stats needs tiny-parity-cot (a model that writes a chain of thought), not {task}")
+        raise AttnlabError(
+            f"iteration_stats needs tiny-parity-cot (a model that writes a chain of thought), not {task}")
     stats = parity.head_stats(module)
     n_layers, n_heads = stats["iteration"].shape
     return pd.DataFrame([{"layer": l, "head": h, **{k: float(v[l, h]) for k, v in stats.items()}}

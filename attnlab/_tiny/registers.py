@@ -137,7 +137,7 @@ def register_stats(model: TinyTransformer, batch: int = 512, seed: int = 4321) -
         n = x.norm(dim=-1).cpu()
         for b in range(batch):
             kinds = token_kind + ["letter" if l else "background" for l in letters[b].tolist()]
-            norm_rows += [dict(layer=layer, token=k, norm=v) for k, v in zip(kinds, n[b].tolist())]
+            norm_rows += [dict(layer=layer, token=k, norm=v) for k, v in zip(kinds, n[b].tolist(), strict=True)]
     return {"mass": pd.DataFrame(rows), "norms": pd.DataFrame(norm_rows),
             "letter_acc": right[:, 1 + R:][letters].float().mean().item(),
             "cls_acc": right[:, 0].float().mean().item()}

@@ -63,7 +63,7 @@ class PatternView(BaseView):
         return {"pattern": self._trace.pattern(self.layer, self.head)}
 
     def _pattern_chart(self):
-        from .charts import attention_lines, attention_heatmap
+        from .charts import attention_heatmap, attention_lines
 
         title = f"{self.model_name}: layer {self.layer}, head {self.head}"
         if self.mode == "lines":

@@ -213,7 +213,8 @@ def training_curves(history, columns=None, *, smooth: int = 1, points: int = 400
     label -> step drawn as vertical rules (a phase change, say).
 
     >>> history = attnlab.tiny.history("tiny-induction")                                    # doctest: +SKIP
-    >>> attnlab.charts.training_curves(history, {"loss_first": "1st copy", "loss_repeat": "repeat"}, smooth=25)  # doctest: +SKIP
+    >>> attnlab.charts.training_curves(history, {"loss_first": "1st copy", "loss_repeat": "repeat"},
+    ...                                smooth=25)                                          # doctest: +SKIP
     """
     import pandas as pd
 
@@ -221,7 +222,8 @@ def training_curves(history, columns=None, *, smooth: int = 1, points: int = 400
         raise AttnlabError("training_curves wants a DataFrame with a 'step' column (a training history).")
     if columns is None:
         columns = [c for c in history.columns if c != "step"]
-    names = dict(columns) if isinstance(columns, dict) else {c: c for c in ([columns] if isinstance(columns, str) else columns)}
+    names = (dict(columns) if isinstance(columns, dict)
+             else {c: c for c in ([columns] if isinstance(columns, str) else columns)})
     missing = [c for c in names if c not in history.columns]
     if missing:
         raise AttnlabError(f"no column {missing} in this history; it has {list(history.columns)}")
@@ -237,7 +239,8 @@ def training_curves(history, columns=None, *, smooth: int = 1, points: int = 400
         color=alt.Color("curve:N", title=None), tooltip=["curve:N", "step:Q", alt.Tooltip("value:Q", format=".3f")])
     if marks:
         rules = alt.Chart(alt.Data(values=[{"step": int(v), "mark": k} for k, v in marks.items() if v is not None]))
-        chart = chart + rules.mark_rule(strokeDash=[4, 3], color="#555").encode(x="step:Q", tooltip=["mark:N", "step:Q"])
+        chart = chart + rules.mark_rule(strokeDash=[4, 3], color="#555").encode(
+            x="step:Q", tooltip=["mark:N", "step:Q"])
     return chart.properties(width=480, height=220, title=title)
 
 
