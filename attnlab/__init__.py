@@ -1,63 +1,44 @@
 """attnlab: poke the attention heads of real language models.
 
+The package is four rooms, data flowing one way: ``runner`` (load and run models, interventions,
+traces) -> ``tiny`` (models trained from scratch) and ``heads`` (scores and experiments) -> ``charts``
+and ``views`` (altair pictures and Jupyter widgets) -> ``course`` (the lessons' exercise checks).
+The names below are the public API; see docs/architecture.md.
+
 >>> import attnlab
->>> model = attnlab.load("smollm2")                     # doctest: +SKIP
->>> t = model.run("The cat sat on the mat. The cat")    # doctest: +SKIP
->>> t.pattern(18, 6)                                    # doctest: +SKIP
-
-Names are imported on first use, so ``import attnlab`` (and the ``attnlab`` command) start fast.
+>>> model = attnlab.load("tiny-induction")
+>>> t = model.run("P Q A B X Y S T A")
+>>> int(t.pattern(1, 0)[-1].argmax())      # the last A looks at what followed the first A
+3
 """
-import importlib
-
-from ._errors import AttnlabError
+from . import charts, tiny
+from .course import check, hint, solution
+from .errors import AttnlabError
+from .heads import (
+    Effects,
+    ablation_sweep,
+    attribution,
+    census,
+    census_summary,
+    direct_effects,
+    logit_diff,
+    long_text,
+    loss_metric,
+    patch_fraction,
+    patch_heads,
+    patch_resid,
+    prob_of,
+    scores,
+    window_perplexity,
+    window_table,
+)
+from .runner import Add, Block, Hooks, Model, Patch, Trace, load
+from .views import AblationLab, AttentionView, HeadGrid, SinkView
 
 __version__ = "0.1.0"
 
-_PUBLIC = {
-    "load": "_load",
-    "Model": "_model",
-    "Trace": "_trace",
-    "Add": "_interventions",
-    "Block": "_interventions",
-    "Patch": "_interventions",
-    "AttentionView": "_widgets",
-    "HeadGrid": "_widgets",
-    "AblationLab": "_widgets",
-    "SinkView": "_widgets",
-    "charts": "_widgets",
-    "census": "_census",
-    "census_summary": "_census",
-    "ablation_sweep": "_sweep",
-    "attribution": "_attribution",
-    "direct_effects": "_direct",
-    "patch_heads": "_patching",
-    "patch_resid": "_patching",
-    "patch_fraction": "_patching",
-    "loss_metric": "_metrics",
-    "logit_diff": "_metrics",
-    "prob_of": "_metrics",
-    "window_perplexity": "_windows",
-    "window_table": "_windows",
-    "long_text": "_probes",
-    "check": "_exercises",
-    "hint": "_exercises",
-    "solution": "_exercises",
-}
-_MODULES = {"scores": "_scores", "tiny": "_tiny.public"}   # public names that are whole modules
-__all__ = ["AttnlabError", "__version__", *_PUBLIC, *_MODULES]
-
-
-def __getattr__(name):
-    if name in _MODULES:
-        value = importlib.import_module(f".{_MODULES[name]}", __name__)
-        globals()[name] = value
-        return value
-    if name in _PUBLIC:
-        value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'attnlab' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__all__ = ["AblationLab", "Add", "AttentionView", "AttnlabError", "Block", "Effects", "HeadGrid", "Hooks", "Model",
+           "Patch", "SinkView", "Trace", "__version__", "ablation_sweep", "attribution", "census", "census_summary",
+           "charts", "check", "direct_effects", "hint", "load", "logit_diff", "long_text", "loss_metric",
+           "patch_fraction", "patch_heads", "patch_resid", "prob_of", "scores", "solution", "tiny",
+           "window_perplexity", "window_table"]

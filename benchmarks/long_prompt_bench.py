@@ -28,7 +28,7 @@ LAYER, HEAD = 18, 6
 
 def prompt(n: int) -> list[int]:
     import attnlab
-    from attnlab._probes import long_text
+    from attnlab.heads.probes import long_text
     model = attnlab.load("smollm2")
     ids = model._encode_str(long_text())
     return (ids * (n // len(ids) + 1))[:n]
@@ -52,7 +52,7 @@ def worker(kind: str, n: int) -> dict:
     else:
         from transformers import AutoModelForCausalLM
 
-        from attnlab._embedded import model_dir
+        from attnlab.runner.embedded import model_dir
         model = AutoModelForCausalLM.from_pretrained(model_dir("smollm2"), dtype=torch.float32,
                                                      attn_implementation="eager").eval()
         with torch.no_grad():

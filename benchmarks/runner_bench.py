@@ -37,7 +37,7 @@ def main():
     from transformers import AutoModelForCausalLM
 
     import attnlab
-    from attnlab._embedded import model_dir
+    from attnlab.runner.embedded import model_dir
 
     t0 = time.perf_counter()
     model = attnlab.load("smollm2")

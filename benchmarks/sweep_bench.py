@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 
 import attnlab
-from attnlab._attribution import attribution
-from attnlab._metrics import loss_metric
-from attnlab._sweep import ablation_sweep
+from attnlab.heads.attribution import attribution
+from attnlab.heads.metrics import loss_metric
+from attnlab.heads.sweep import ablation_sweep
 
 N, SEED = 32, 0
 

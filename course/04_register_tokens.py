@@ -322,7 +322,7 @@ attnlab.check("4.2", answer)
 
 # %% [markdown]
 # **4.3** Run SmolLM2 on `PROMPT_A` and `PROMPT_B` (import them with
-# `from attnlab._exercises.lesson04 import PROMPT_A, PROMPT_B`). For how many leading positions are the residual
+# `from attnlab.course.lesson04 import PROMPT_A, PROMPT_B`). For how many leading positions are the residual
 # states of the two runs the same at *every* layer (max abs difference below 1e-5 times the largest entry)?
 # Answer a whole number.
 

@@ -12,7 +12,7 @@
 import numpy as np
 
 import attnlab
-from attnlab._exercises.lesson05 import ICL, SEQ_LEN, repeated
+from attnlab.course.lesson05 import ICL, SEQ_LEN, repeated
 
 attnlab.charts.use_offline_charts()
 model = attnlab.load("smollm2")

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 import attnlab
-from attnlab._exercises.lesson06 import SEED_EXAMPLE, repeated_text
+from attnlab.course.lesson06 import SEED_EXAMPLE, repeated_text
 
 attnlab.charts.use_offline_charts()
 RUN_OPTIONAL = False   # set to True to run the optional cell near the end (about 30 s more)

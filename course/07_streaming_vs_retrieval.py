@@ -12,7 +12,7 @@
 import numpy as np
 
 import attnlab
-from attnlab._exercises.lesson07 import needle_accuracy, needle_prompts, top_heads
+from attnlab.course.lesson07 import needle_accuracy, needle_prompts, top_heads
 
 attnlab.charts.use_offline_charts()
 model = attnlab.load("smollm2")

@@ -20,7 +20,7 @@ import pandas as pd
 from IPython.display import display
 
 import attnlab
-from attnlab._exercises.lesson10 import EXAMPLE, cot_text, random_inputs, running_parity
+from attnlab.course.lesson10 import EXAMPLE, cot_text, random_inputs, running_parity
 
 attnlab.charts.use_offline_charts()
 RUN_OPTIONAL = False   # set to True to also train the direct model live near the end (30-60 s more)
@@ -470,7 +470,7 @@ answer = ...  # your code here
 attnlab.check("10.1", answer)
 
 # %% [markdown]
-# **10.2** Run the CoT model on `cot_text(EXERCISE_X)` (import `EXERCISE_X` from `attnlab._exercises.lesson10`).
+# **10.2** Run the CoT model on `cot_text(EXERCISE_X)` (import `EXERCISE_X` from `attnlab.course.lesson10`).
 # For each of the four heads, take its attention rows at the positions whose next token is a tape bit (the colon
 # and `s_1` to `s_(n-1)`) and average the weight they put on the colon. Which head puts the most? Answer the head
 # as a pair `(layer, head)`.

@@ -19,7 +19,7 @@ import numpy as np
 from IPython.display import Code
 
 import attnlab
-from attnlab._exercises.lesson11 import CORRUPTED, IO, PAIRS, PROMPT, S, direct_effects, head_writes, ioi, name_movers
+from attnlab.course.lesson11 import CORRUPTED, IO, PAIRS, PROMPT, S, direct_effects, head_writes, ioi, name_movers
 
 attnlab.charts.use_offline_charts()
 model = attnlab.load("smollm2")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Regenerate the shipped tiny checkpoints in attnlab/_tiny/checkpoints/.
+"""Regenerate the shipped tiny checkpoints in attnlab/tiny/checkpoints/.
 
     .venv/bin/python scripts/train_tiny.py                  # all of them
     .venv/bin/python scripts/train_tiny.py tiny-induction   # one (or a few)
@@ -9,7 +9,7 @@ Same seed, same machine, same torch: same weights. Prints each model's final met
 import argparse
 import json
 
-from attnlab._tiny.checkpoints import TINY_MODELS, train_and_save
+from attnlab.tiny.checkpoints import TINY_MODELS, train_and_save
 
 
 def main() -> None:

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from attnlab import _cli
-from attnlab._cli import MANIFEST, lab_command, main, sync_course
+from attnlab import cli as _cli
+from attnlab.cli import MANIFEST, lab_command, main, sync_course
 
 
 def attnlab(*args: str) -> subprocess.CompletedProcess:
     """Run the installed `attnlab` script (or main() through this Python if it is missing)."""
     script = Path(sys.executable).with_name("attnlab")
     cmd = ([str(script)] if script.exists()
-           else [sys.executable, "-c", "import sys; from attnlab._cli import main; sys.exit(main())"])
+           else [sys.executable, "-c", "import sys; from attnlab.cli import main; sys.exit(main())"])
     return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=120)
 
 

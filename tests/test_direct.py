@@ -21,7 +21,7 @@ def attention_outputs(model, text):
     def keep(module, args, output, layer):
         outs[layer] = output[0, -1].detach().clone()      # returns None: the output is left as it is
 
-    for layer, attn in enumerate(model._a.attn):
+    for layer, attn in enumerate(model.anatomy.attn):
         hooks.append(attn.o_proj.register_forward_hook(lambda m, i, o, layer=layer: keep(m, i, o, layer)))
     try:
         model.run(text)
@@ -34,7 +34,7 @@ def attention_outputs(model, text):
 def test_heads_of_a_layer_add_up_to_its_attention_output(toy):
     t = toy.run(PROMPT)
     e = attnlab.direct_effects(t, "17", "3")
-    from attnlab._direct import _readout
+    from attnlab.heads.direct import _readout
     r = _readout(toy, t, "17", "3", -1).numpy()
     for layer, out in attention_outputs(toy, PROMPT).items():
         assert np.isclose(np.asarray(e)[layer].sum(), out.detach().float().numpy() @ r, atol=1e-5)
@@ -54,10 +54,10 @@ def test_layer_norm_models_tiny():
     model = attnlab.load("tiny-induction")                  # LayerNorm, attention only: heads are everything
     t = model.run("P Q A B X Y S T A")
     e = attnlab.direct_effects(t, "B", "P")
-    from attnlab._direct import _readout
+    from attnlab.heads.direct import _readout
     r = _readout(model, t, "B", "P", -1).numpy()
     embed = t.resid(0)[-1] @ r
-    biases = sum(float(model._a.attn[l].o_proj.bias.detach().numpy() @ r) for l in range(model.n_layers))
+    biases = sum(float(model.anatomy.attn[l].o_proj.bias.detach().numpy() @ r) for l in range(model.n_layers))
     assert np.asarray(e).sum() + embed + biases == pytest.approx(e.clean, abs=1e-4)
 
 

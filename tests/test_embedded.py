@@ -10,9 +10,10 @@ import pytest
 import torch
 from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
-from attnlab import AttnlabError, _embedded
-from attnlab._embedded import EMBEDDED, fetch, is_embedded, model_dir, status
-from attnlab._paths import home, models_dir, wheels_dir
+from attnlab import AttnlabError
+from attnlab.runner import embedded as _embedded
+from attnlab.runner.embedded import EMBEDDED, fetch, is_embedded, model_dir, status
+from attnlab.runner.paths import home, models_dir, wheels_dir
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 import attnlab
-from attnlab import _exercises
+from attnlab import course as _exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))

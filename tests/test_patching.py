@@ -6,10 +6,10 @@ from toys import IdTokenizer, random_llama
 
 import attnlab
 from attnlab import AttnlabError, Patch
-from attnlab._metrics import logit_diff, loss_metric
-from attnlab._patching import patch_fraction, patch_heads, patch_resid
-from attnlab._probes import text_ids
-from attnlab._windows import window_perplexity, window_table
+from attnlab.heads.metrics import logit_diff, loss_metric
+from attnlab.heads.patching import patch_fraction, patch_heads, patch_resid
+from attnlab.heads.probes import text_ids
+from attnlab.heads.windows import window_perplexity, window_table
 
 CLEAN = [5, 17, 3, 88, 42, 17, 3, 88, 9, 60, 61, 2]
 CORRUPT = [5, 17, 3, 88, 42, 17, 3, 88, 9, 33, 61, 2]

@@ -9,7 +9,7 @@ from toys import IdTokenizer, random_llama
 from transformers import BertConfig, BertModel, Gemma3ForCausalLM, Gemma3TextConfig, GPT2Config, GPT2LMHeadModel
 
 import attnlab
-import attnlab._interventions
+import attnlab.runner.interventions
 from attnlab import AttnlabError
 
 
@@ -49,11 +49,11 @@ def wrapped(family):
 
 
 def output_projection(model, layer):
-    attn = model._a.attn[layer]
+    attn = model.anatomy.attn[layer]
     for name in ("o_proj", "c_proj"):
         if hasattr(attn, name):
             return getattr(attn, name)
-    return model._a.blocks[layer].attention.output.dense  # BERT
+    return model.anatomy.blocks[layer].attention.output.dense  # BERT
 
 
 def plain_outputs(plain, ids, ablate=()):
@@ -147,7 +147,7 @@ def test_gqa_ablating_one_query_head_changes_only_its_contribution():
     # head 3 shares head 4's key/value group: its pattern is untouched
     assert np.allclose(t.pattern(1, 3), clean.pattern(1, 3))
     # the attention block's output changes by exactly head 4's slice through the output projection
-    o_proj = model._a.attn[1].o_proj
+    o_proj = model.anatomy.attn[1].o_proj
     seen = []
     handle = o_proj.register_forward_hook(lambda m, i, o: seen.append(o[0].detach().cpu().numpy()))
     model.run(IDS)
@@ -273,7 +273,7 @@ def test_cached_generation_equals_recomputing_every_step(family):
     _, model = wrapped(family)
     for ablate in ([], [(1, 2), (0, 0)]):
         t = model.generate(IDS[:6], max_new_tokens=5, ablate=ablate)
-        run = attnlab._interventions.compile_pass(model, 6, ablate=ablate, record=False)
+        run = attnlab.runner.interventions.compile_pass(model, 6, ablate=ablate, record=False)
         assert t.ids == model._generate_by_recompute(IDS[:6], 5, run, 0.0, 0)
         assert t.ablate == tuple(ablate)
     sampled = [model.generate(IDS[:6], max_new_tokens=5, temperature=1.0, seed=3).ids for _ in range(2)]

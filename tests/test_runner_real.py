@@ -18,7 +18,7 @@ def repeated_random_tokens(n=32, seed=0):
 def test_smollm2_matches_plain_transformers_eager(smol):
     from transformers import AutoModelForCausalLM
 
-    from attnlab._embedded import model_dir
+    from attnlab.runner.embedded import model_dir
 
     plain = AutoModelForCausalLM.from_pretrained(model_dir("smollm2"), dtype=torch.float32,
                                                  attn_implementation="eager").eval()
@@ -79,8 +79,8 @@ def test_long_prompt_one_head_without_materialising_all_patterns(smol, monkeypat
     p = t.pattern(18, 6)
     assert p.shape == (2048, 2048) and np.allclose(p.sum(-1), 1, atol=1e-4)
     # every pattern at once would be 30 x 9 x 2048^2 floats (4.2 GiB): refused where memory is short
-    import attnlab._trace
-    monkeypatch.setattr(attnlab._trace, "_available_memory", lambda: 4 * 2**30)
+    import attnlab.runner.trace
+    monkeypatch.setattr(attnlab.runner.trace, "_available_memory", lambda: 4 * 2**30)
     with pytest.raises(AttnlabError, match="4.2 GiB"):
         t.patterns()
     assert t.patterns(layers=[18]).shape == (1, 9, 2048, 2048)
@@ -140,7 +140,7 @@ def test_no_network_during_load_and_run(no_network):
 def test_load_any_local_folder(tmp_path):
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-    from attnlab._embedded import model_dir
+    from attnlab.runner.embedded import model_dir
 
     tok = AutoTokenizer.from_pretrained(model_dir("smollm2"))
     torch.manual_seed(0)
@@ -159,7 +159,7 @@ def smol_tokens(text):
 
 
 def _gemma_cached():
-    from attnlab._embedded import status
+    from attnlab.runner.embedded import status
     return status("gemma3-270m") == "cached"
 
 
@@ -168,7 +168,7 @@ def _gemma_cached():
 def test_gemma3_270m_matches_plain_transformers_eager():
     from transformers import AutoModelForCausalLM
 
-    from attnlab._embedded import model_dir
+    from attnlab.runner.embedded import model_dir
 
     m = attnlab.load("gemma3-270m")
     plain = AutoModelForCausalLM.from_pretrained(model_dir("gemma3-270m"), dtype=torch.float32,

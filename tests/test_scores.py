@@ -1,14 +1,19 @@
 """Head scores and the census on SmolLM2 (decoder) and MiniLM (encoder)."""
+import importlib
+
 import numpy as np
 import pytest
 import torch
 from toys import IdTokenizer
 
 import attnlab
-from attnlab import AttnlabError, _census, _scores
-from attnlab._census import census, census_summary
-from attnlab._metrics import loss_metric
-from attnlab._probes import needle_prompts, repeated_tokens, text_ids
+from attnlab import AttnlabError
+from attnlab.heads import scores as _scores
+from attnlab.heads.census import census, census_summary
+from attnlab.heads.metrics import loss_metric
+from attnlab.heads.probes import needle_prompts, repeated_tokens, text_ids
+
+_census = importlib.import_module("attnlab.heads.census")  # the module (attnlab.heads.census is the function)
 
 
 @pytest.fixture(scope="module")

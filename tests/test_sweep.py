@@ -6,11 +6,12 @@ from toys import IdTokenizer, random_llama
 
 import attnlab
 from attnlab import AttnlabError
-from attnlab._attention import Pass
-from attnlab._attribution import attribution
-from attnlab._effects import Effects
-from attnlab._metrics import logit_diff, loss_metric, prob_of, single_token
-from attnlab._sweep import ablation_sweep
+from attnlab.heads.attribution import attribution
+from attnlab.heads.effects import Effects
+from attnlab.heads.metrics import logit_diff, loss_metric, prob_of
+from attnlab.heads.sweep import ablation_sweep
+from attnlab.runner import check_token as single_token
+from attnlab.runner.attention import Hooks
 
 IDS = [5, 17, 3, 88, 42, 17, 3, 88, 9, 60, 61, 2, 40, 17, 3]
 
@@ -70,9 +71,9 @@ def test_attribution_is_the_first_order_effect(toy):
     eps = 1e-3
 
     def scaled(layer, head):
-        run = Pass(record=False)
+        run = Hooks(record=False)
         run.z_edits[layer] = [lambda z: z[:, :, head].mul_(1 - eps)]
-        hidden = toy._forward(torch.tensor([IDS]), run)
+        hidden = toy.forward(torch.tensor([IDS]), run)
         with torch.no_grad():
             return float(bound.evaluate(hidden[:, bound.positions])[0])
 
@@ -171,5 +172,5 @@ def test_an_interrupted_sweep_leaves_the_model_usable(toy):
 
     with pytest.raises(KeyboardInterrupt):
         ablation_sweep(toy, IDS, Interrupting(None), progress=False)
-    assert toy._owner.active is None and not any("forward" in vars(b) for b in toy._a.blocks)
+    assert toy._owner.active is None and not any("forward" in vars(b) for b in toy.anatomy.blocks)
     assert abs(toy.run(IDS).loss - ablation_sweep(toy, IDS, progress=False).clean) < 1e-5

@@ -5,20 +5,12 @@ import pytest
 import torch
 
 from attnlab import AttnlabError
-from attnlab._tiny import (
-    TINY_MODELS,
-    TinyConfig,
-    TinyTokenizer,
-    TinyTransformer,
-    eager_attention,
-    load_history,
-    load_tiny,
-    train_induction,
-    train_registers,
-)
-from attnlab._tiny.checkpoints import metrics
-from attnlab._tiny.induction import phase_change_step
-from attnlab._tiny.probe import attention_weights
+from attnlab.tiny import TinyConfig, TinyTokenizer, TinyTransformer
+from attnlab.tiny.checkpoints import TINY_MODELS, load_history, load_tiny, metrics
+from attnlab.tiny.induction import phase_change_step, train_induction
+from attnlab.tiny.model import eager_attention
+from attnlab.tiny.probe import attention_weights
+from attnlab.tiny.registers import train_registers
 
 
 def close(a, b, tol=2e-3):
@@ -166,7 +158,7 @@ def test_short_induction_run_shows_phase_change():
 @pytest.mark.parametrize("name", list(TINY_MODELS))
 def test_runner_patterns_and_ablation_match_the_tiny_model(name):
     import attnlab
-    from attnlab._tiny.probe import ablate_heads
+    from attnlab.tiny.probe import ablate_heads
 
     model = attnlab.load(name)
     module, tok = model.module, model.tokenizer

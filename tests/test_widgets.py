@@ -23,8 +23,8 @@ from transformers import BertConfig, BertModel
 
 import attnlab
 from attnlab import AblationLab, AttentionView, AttnlabError, HeadGrid, SinkView, charts
-from attnlab._widgets._worker import Worker
-from attnlab._widgets.ablation_lab import start_layer
+from attnlab.views.ablation_lab import start_layer
+from attnlab.views.worker import Worker
 
 REPO = Path(__file__).resolve().parent.parent
 TEXT = "5 17 3 88 42 17 3 88 9 60 61 2"
@@ -323,7 +323,7 @@ def test_chart_helpers(tmp_path):
 def test_default_text_for_a_model_with_its_own_symbols():
     from types import SimpleNamespace
 
-    from attnlab._widgets._source import repeated_symbols
+    from attnlab.views.source import repeated_symbols
 
     tiny = SimpleNamespace(tokenizer=SimpleNamespace(vocab=["<bos>", "A", "B", "C"]))
     assert repeated_symbols(tiny) == "A B C A B C"
@@ -345,18 +345,18 @@ def test_worker_runs_only_the_latest_queued_job():
 
 
 def test_static_bundles_match_the_sources(tmp_path):
-    """The committed attnlab/static/ files are what widgets/build.mjs makes from widgets/src (rebuild if not).
+    """The committed attnlab/static/ files are what js/build.mjs makes from js/src (rebuild if not).
 
-    Skipped where node or widgets/node_modules is missing, except in CI (CI=true), where it must run:
+    Skipped where node or js/node_modules is missing, except in CI (CI=true), where it must run:
     scripts/test installs node and runs ``npm ci`` first.
     """
     node = shutil.which("node")
-    if node is None or not (REPO / "widgets" / "node_modules" / ".bin" / "esbuild").exists():
+    if node is None or not (REPO / "js" / "node_modules" / ".bin" / "esbuild").exists():
         if os.environ.get("CI"):
-            pytest.fail("CI must check the bundles: node or widgets/node_modules is missing "
+            pytest.fail("CI must check the bundles: node or js/node_modules is missing "
                         "(scripts/test sets both up)")
-        pytest.skip("node or esbuild is not installed (run widgets/build.sh once)")
-    subprocess.run([node, "widgets/build.mjs", "--outdir", str(tmp_path)], cwd=REPO, check=True)
+        pytest.skip("node or esbuild is not installed (run js/build.sh once)")
+    subprocess.run([node, "js/build.mjs", "--outdir", str(tmp_path)], cwd=REPO, check=True)
     built = sorted(p.name for p in tmp_path.iterdir())
     assert built == sorted(p.name for p in (REPO / "attnlab" / "static").iterdir())
     for name in built:

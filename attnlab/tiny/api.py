@@ -1,0 +1,130 @@
+"""``attnlab.tiny``: small transformers trained from scratch, to watch attention heads form.
+
+The shipped checkpoints load like any model (``attnlab.load("tiny-induction")``); this module trains
+new ones in about a minute on a laptop CPU, returns their training history, and measures them.
+
+>>> import attnlab
+>>> model, history = attnlab.tiny.train("tiny-induction", steps=600)      # doctest: +SKIP
+>>> attnlab.tiny.phase_change_step(history)                                # doctest: +SKIP
+>>> attnlab.charts.training_curves(history, ["loss_first", "loss_repeat"])  # doctest: +SKIP
+>>> attnlab.tiny.measure(model)["induction_score"]                         # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import torch
+
+from ..errors import AttnlabError
+from . import induction, parity, registers
+from .checkpoints import CHECKPOINT_DIR, TINY_MODELS, load_history, metrics
+from .induction import phase_change_step
+
+MODELS = TINY_MODELS
+"""name -> what the model is and what it was trained on."""
+
+# name -> (training function, keyword arguments of the lesson-sized run, about a minute on a 2-core CPU)
+_LESSON_RUNS = {
+    "tiny-induction": (induction.train_induction, dict(steps=600)),
+    "tiny-parity-cot": (parity.train_parity, dict(cot=True, steps=parity.DEFAULTS["steps"])),
+    "tiny-parity-direct": (parity.train_parity, dict(cot=False, steps=parity.DEFAULTS["steps"])),
+    "tiny-registers-0": (registers.train_registers, dict(n_registers=0, steps=registers.DEFAULTS["steps"])),
+    "tiny-registers-8": (registers.train_registers, dict(n_registers=8, steps=registers.DEFAULTS["steps"])),
+}
+
+
+def _check_name(name) -> str:
+    if name not in MODELS:
+        raise AttnlabError(f"unknown tiny model {name!r}; choose one of: {', '.join(MODELS)}")
+    return name
+
+
+def train(name: str, *, steps: int | None = None, seed: int = 0, device=None, progress: bool = True):
+    """Train the tiny model ``name`` from scratch; returns ``(model, history)``.
+
+    ``model`` is an :class:`attnlab.Model` (every view, score and ablation works on it); ``history``
+    is a DataFrame with one row per step (loss, and the task's own columns: see the shipped
+    ``attnlab.tiny.history(name)``). ``steps`` defaults to a lesson-sized run (about a minute on a
+    2-core CPU); the shipped checkpoints were trained longer (``recorded_metrics(name)["training"]``).
+    Same seed, same machine: same weights.
+
+    >>> model, history = attnlab.tiny.train("tiny-induction", steps=600)   # doctest: +SKIP
+    """
+    from ..runner import Model
+
+    fn, kwargs = _LESSON_RUNS[_check_name(name)]
+    if steps is not None:
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+            raise AttnlabError(f"steps must be a positive int, got {steps!r}")
+        kwargs = {**kwargs, "steps": steps}
+    module, tok, hist = fn(seed=seed, device=device, progress=progress, **kwargs)
+    module.task = name
+    return Model(module, tok, f"{name} (trained here, {kwargs['steps']} steps)"), hist
+
+
+def history(name: str) -> pd.DataFrame:
+    """The per-step training history recorded when the shipped checkpoint ``name`` was trained."""
+    return load_history(_check_name(name))
+
+
+def recorded_metrics(name: str) -> dict:
+    """What the shipped checkpoint ``name`` recorded: ``config``, ``training`` (recipe, seconds) and ``metrics``."""
+    return json.loads((CHECKPOINT_DIR / f"{_check_name(name)}.json").read_text())
+
+
+def _module(model):
+    module = getattr(model, "module", model)
+    task = getattr(module, "task", None)
+    if task not in MODELS:
+        raise AttnlabError("this function reads attnlab's tiny models only: pass attnlab.load('tiny-...') "
+                           "or a model from attnlab.tiny.train(...)")
+    return module, task
+
+
+def measure(model) -> dict:
+    """Measure a tiny model (shipped or trained here) the way its checkpoint's metrics were measured.
+
+    tiny-induction: ``induction_score``, ``prev_score``, ``loss_first``/``loss_repeat``, the ablation of the
+    previous-token head (K-composition) and the seed example "P Q A B X Y S T A"; parity: held-out
+    accuracy (``test_acc``, ``test_acc_by_length``) and, with CoT, the ":" head and the iteration head;
+    registers: accuracy, where attention with no content target goes, token-state norms.
+    """
+    module, task = _module(model)
+    with torch.no_grad():
+        return metrics(task, module, model.tokenizer)
+
+
+def parity_accuracy(model, lengths=None) -> dict:
+    """Final-answer accuracy of a parity model on held-out strings: ``{"all": pooled, length: accuracy}``."""
+    module, task = _module(model)
+    if not task.startswith("tiny-parity"):
+        raise AttnlabError(f"parity_accuracy needs a parity model, not {task}")
+    return parity.accuracy(module, task == "tiny-parity-cot", lengths)
+
+
+def iteration_stats(model) -> pd.DataFrame:
+    """Per head of a CoT parity model, over held-out strings, at each position whose next token is s_t:
+    how often its attention argmax is the input bit x_t (``iteration``), its mean weight there
+    (``iteration_mass``), and the same for ":" (``colon``, ``colon_mass``)."""
+    module, task = _module(model)
+    if task != "tiny-parity-cot":
+        raise AttnlabError(
+            f"iteration_stats needs tiny-parity-cot (a model that writes a chain of thought), not {task}")
+    stats = parity.head_stats(module)
+    n_layers, n_heads = stats["iteration"].shape
+    return pd.DataFrame([{"layer": l, "head": h, **{k: float(v[l, h]) for k, v in stats.items()}}
+                         for l in range(n_layers) for h in range(n_heads)])
+
+
+def register_stats(model) -> dict:
+    """Attention mass by key kind (``mass``) and token-state norms (``norms``) of a registers model,
+    as DataFrames ready for altair, plus ``letter_acc`` and ``cls_acc``."""
+    module, task = _module(model)
+    if not task.startswith("tiny-registers"):
+        raise AttnlabError(f"register_stats needs a registers model, not {task}")
+    return registers.register_stats(module)
+
+
+__all__ = ["MODELS", "history", "iteration_stats", "measure", "parity_accuracy", "phase_change_step",
+           "recorded_metrics", "register_stats", "train"]
