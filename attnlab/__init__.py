@@ -8,8 +8,8 @@ The names below are the public API; see docs/architecture.md.
 >>> import attnlab
 >>> model = attnlab.load("tiny-induction")
 >>> t = model.run("P Q A B X Y S T A")
->>> int(t.pattern(1, 0)[-1].argmax())      # the last A looks at what followed the first A
-3
+>>> t.tokens[int(t.pattern(1, 0)[-1].argmax())]      # the last A looks at what followed the first A
+'B'
 """
 from . import charts, tiny
 from .course import check, hint, solution

@@ -112,7 +112,7 @@ class Hooks:
     >>> hooks = Hooks().edit("z", 1, lambda z: z[:, :, 0].zero_())      # head 1.0 switched off
     >>> hidden = model.forward(torch.tensor([model.encode("P Q A B X Y S T A")]), hooks)
     >>> sorted(hooks.layers), hidden.shape
-    ([0, 1], torch.Size([1, 9, 64]))
+    ([0, 1], torch.Size([1, 10, 64]))
     """
 
     record: bool = True

@@ -164,7 +164,7 @@ class Trace:
         >>> import attnlab
         >>> t = attnlab.load("tiny-induction").run("P Q A B X Y S T A")
         >>> tuple(t.activation("z", 1).shape), tuple(t.activation("resid_final").shape)
-        ((1, 9, 2, 32), (1, 9, 64))
+        ((1, 10, 2, 32), (1, 10, 64))
         """
         if site == "resid_final":
             return self._resid_t(self.model.n_layers)
