@@ -75,14 +75,14 @@ print("offsets of all heads with score >= 0.5:", dict(zip(*np.unique(offset[pos 
 rng = np.random.default_rng(0)
 seq = rng.integers(1000, 20000, 40).tolist()
 ids = seq + seq
-clean = model.run(ids, keep="none")
+clean = model.run(ids, record=False)
 second = slice(len(seq), None)              # losses of predicting tokens in the second copy
 top = [tuple(int(i) for i in np.unravel_index(f, prev.shape)) for f in np.argsort(prev, axis=None)[::-1][:4]]
 others = [(l, h) for l in range(model.n_layers) for h in range(model.n_heads) if (l, h) not in top]
 random_heads = [others[i] for i in rng.choice(len(others), 4, replace=False)]
 rows = {"no ablation": clean,
-        f"top-4 previous-token heads {top}": model.run(ids, ablate=top, keep="none"),
-        f"4 random heads {random_heads}": model.run(ids, ablate=random_heads, keep="none")}
+        f"top-4 previous-token heads {top}": model.run(ids, ablate=top, record=False),
+        f"4 random heads {random_heads}": model.run(ids, ablate=random_heads, record=False)}
 for name, t in rows.items():
     print(f"{name:70s} loss on 1st copy {t.token_losses[:len(seq) - 1].mean():5.2f}"
           f"   2nd copy {t.token_losses[second].mean():5.2f}")

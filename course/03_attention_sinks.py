@@ -76,10 +76,10 @@ print(f"correlation between log norm ratio and sink score across layers: "
 # used to go there must go to other tokens. For scale, we also forbid one ordinary token in the middle.
 
 # %%
-plain = model.run(sentence, keep="none")
-no_sink = model.run(sentence, block=attnlab.Block(key=0), keep="none")
+plain = model.run(sentence, record=False)
+no_sink = model.run(sentence, block=attnlab.Block(key=0), record=False)
 middle = len(plain) // 2
-no_middle = model.run(sentence, block=attnlab.Block(key=middle), keep="none")
+no_middle = model.run(sentence, block=attnlab.Block(key=middle), record=False)
 print(f"mean loss: plain {plain.loss:.2f}   no head may read token 0: {no_sink.loss:.2f}   "
       f"no head may read token {middle} ({plain.tokens[middle]!r}): {no_middle.loss:.2f}")
 

@@ -80,13 +80,13 @@ attnlab.AttentionView(model, text=f"{phrase} {phrase}", layer=top[0][0], head=to
 # can hit an important head by chance).
 
 # %%
-clean = model.run(ids, keep="none").token_losses[SEQ_LEN:].mean()
+clean = model.run(ids, record=False).token_losses[SEQ_LEN:].mean()
 top5 = top[:5]
-induction_loss = model.run(ids, ablate=top5, keep="none").token_losses[SEQ_LEN:].mean()
+induction_loss = model.run(ids, ablate=top5, record=False).token_losses[SEQ_LEN:].mean()
 rng = np.random.default_rng(0)
 others = [(l, h) for l in range(model.n_layers) for h in range(model.n_heads) if (l, h) not in top[:8]]
 random_losses = [model.run(ids, ablate=[others[i] for i in rng.choice(len(others), 5, replace=False)],
-                           keep="none").token_losses[SEQ_LEN:].mean() for _ in range(5)]
+                           record=False).token_losses[SEQ_LEN:].mean() for _ in range(5)]
 print(f"2nd-copy loss: clean {clean:.2f}   top-5 induction ablated {induction_loss:.2f}   "
       f"5 random heads {np.mean(random_losses):.2f} (5 draws: {np.round(random_losses, 2)})")
 print(f"increase from induction heads / increase from random heads: "

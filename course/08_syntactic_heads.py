@@ -11,14 +11,17 @@
 # Every number below is measured while the notebook runs.
 
 # %%
+import inspect
 import json
 from collections import Counter, defaultdict
 from importlib.resources import files
 
 import numpy as np
 import pandas as pd
+from IPython.display import Code
 
 import attnlab
+from attnlab.course.helpers import align, pack
 
 attnlab.charts.use_offline_charts()
 model = attnlab.load("smollm2")
@@ -77,24 +80,13 @@ print("\nrelations:", Counter(r for s in sentences for r in s["rels"]).most_comm
 #   token is the only one that has seen the whole word; the earlier pieces do not know yet how it ends.
 #
 # `align` finds which tokens spell each word, for SmolLM2 (tokens carry their leading space) and for
-# BERT-style tokenizers (continuation pieces start with `##`) alike.
+# BERT-style tokenizers (continuation pieces start with `##`) alike. It lives in `attnlab.course.helpers`,
+# where the exercises use it too:
 
 # %%
-def align(tokens, words):
-    """spans[i] = the token positions that spell words[i]; tokens that belong to no word ([CLS], [SEP]) are skipped."""
-    spans, i, built = [[] for _ in words], 0, ""
-    for pos, tok in enumerate(tokens):
-        piece = tok.replace("##", "").strip().lower()
-        if tok in ("[CLS]", "[SEP]") or not piece:
-            continue
-        spans[i].append(pos)
-        built += piece
-        if built == words[i].lower():
-            i, built = i + 1, ""
-    assert i == len(words), "the tokens and the words did not line up"
-    return spans
+Code(inspect.getsource(align), language="python")
 
-
+# %%
 t = model.run(s["text"])
 print(t.tokens)
 print(align(t.tokens, s["words"]))
@@ -321,21 +313,15 @@ BOS = "<|endoftext|>"
 
 def run_packed(model, texts, **kwargs):
     """Run several texts in one forward pass, each blind to the others. Returns the trace and each text's (start, end)."""
-    ids, spans, blocks = [], [], []
-    for text in texts:
-        start = len(ids)
-        ids += model.encode(text)
-        spans.append((start, len(ids)))
-        if start:
-            blocks.append(attnlab.Block(heads="all", query=list(range(start, len(ids))), key=list(range(start))))
-    return model.run(ids, block=blocks or None, **kwargs), spans
+    ids, blocks, starts, last = pack(model, texts)     # from attnlab.course.helpers, as in lesson 9
+    return model.run(ids, block=blocks, **kwargs), [(s, e + 1) for s, e in zip(starts, last, strict=True)]
 
 
 def sentence_logprobs(model, sentences, per_run=10):
     """Log-probability of each sentence after <|endoftext|>, ten sentences per forward pass."""
     out = []
     for i in range(0, len(sentences), per_run):
-        t, spans = run_packed(model, [BOS + s for s in sentences[i:i + per_run]], keep="none")
+        t, spans = run_packed(model, [BOS + s for s in sentences[i:i + per_run]], record=False)
         out += [-float(t.token_losses[start:end - 1].sum()) for start, end in spans]
     return out
 
@@ -347,7 +333,7 @@ print("both sentences of every pair have the same number of tokens:", same_lengt
 first = pairs["agreement across an attractor"][0]
 packed = sentence_logprobs(model, [first["good"], first["bad"]])
 for text, lp in zip((first["good"], first["bad"]), packed, strict=True):
-    alone = model.run(BOS + text, keep="none")
+    alone = model.run(BOS + text, record=False)
     print(f"{text:45s} alone {-alone.token_losses.sum():8.4f}   packed {lp:8.4f}")
 
 # %%

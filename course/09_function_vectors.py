@@ -12,13 +12,16 @@
 # Every number below is measured while the notebook runs.
 
 # %%
+import inspect
 import json
 from importlib.resources import files
 
 import numpy as np
 import pandas as pd
+from IPython.display import Code
 
 import attnlab
+from attnlab.course.helpers import pack
 
 model = attnlab.load("smollm2")
 tasks = {name: t for name, t in json.loads((files("attnlab") / "data" / "function_tasks.json").read_text()).items()
@@ -45,8 +48,8 @@ def top(t, k=3, position=-1):
 
 
 demo = "\nblack: white\nrich: poor\nloud: quiet\nfull: empty\nwin: lose\nfast:"
-print(repr(demo), "->", top(model.run(demo, keep="none")))
-print(repr("\nfast:"), "->", top(model.run("\nfast:", keep="none")))
+print(repr(demo), "->", top(model.run(demo, record=False)))
+print(repr("\nfast:"), "->", top(model.run("\nfast:", record=False)))
 
 # %% [markdown]
 # Where is "the task" while the model reads the demonstrations? Todd et al. (2024, *Function Vectors in Large
@@ -73,26 +76,20 @@ print(repr("\nfast:"), "->", top(model.run("\nfast:", keep="none")))
 # `model.run` takes one sequence. To run ten prompts at once we lay them end to end and forbid attention
 # between them with `attnlab.Block` (attention knockout): each prompt then sees only itself. SmolLM2 encodes
 # positions with rotary embeddings, which depend only on the *distance* between tokens, so each packed
-# prompt is computed exactly as if it ran alone. A quick check:
+# prompt is computed exactly as if it ran alone. `pack` (from `attnlab.course.helpers`, shared with the
+# exercises) does it:
 
 # %%
-def pack(prompts):
-    """Token ids of prompts laid end to end, the Block specs that keep them apart, and each prompt's first and last position."""
-    ids, blocks, starts, last = [], [], [], []
-    for p in prompts:
-        start = len(ids)
-        ids += model.encode(p)
-        starts.append(start)
-        last.append(len(ids) - 1)
-        if start:
-            blocks.append(attnlab.Block(heads="all", query=list(range(start, len(ids))), key=list(range(start))))
-    return ids, (blocks or None), starts, last
+Code(inspect.getsource(pack), language="python")
 
+# %% [markdown]
+# A quick check:
 
-ids, blocks, starts, last = pack([demo, "\nfast:"])
-packed = model.run(ids, block=blocks, keep="none")
+# %%
+ids, blocks, starts, last = pack(model, [demo, "\nfast:"])
+packed = model.run(ids, block=blocks, record=False)
 for label, p, pos in zip(["few-shot", "zero-shot"], [demo, "\nfast:"], last, strict=True):
-    alone = model.run(p, keep="none")
+    alone = model.run(p, record=False)
     print(f"{label:9s} alone {top(alone, 1)}   packed {top(packed, 1, pos)}   "
           f"max logit difference {float((alone.next_logits - packed.logits[pos]).abs().max()):.1e}")
 
@@ -122,7 +119,7 @@ def few_shot_prompts(train, k=5, n=10):
 def task_vector(train):
     """The function vector at every layer, [n_layers + 1, d_model], and the few-shot top-1 accuracy."""
     prompts, answers = few_shot_prompts(train)
-    ids, blocks, starts, last = pack(prompts)
+    ids, blocks, starts, last = pack(model, prompts)
     t = model.run(ids, block=blocks)
     colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts, strict=True)]  # first ":" of each
     resid = np.stack([t.resid(layer) for layer in range(model.n_layers + 1)])                     # [layers, T, d]
@@ -150,9 +147,9 @@ SWEEP = [10, 18, 22, 26]
 
 def zero_shot(test, vector=None, layer=None, template="\n{x}:"):
     """Top-1 predictions and accuracy on the test words, optionally with the vector added at `layer`."""
-    ids, blocks, starts, last = pack([template.format(x=x) for x, _ in test])
+    ids, blocks, starts, last = pack(model, [template.format(x=x) for x, _ in test])
     add = None if vector is None else attnlab.Add(vector, layer=layer, position=last)
-    t = model.run(ids, block=blocks, add=add, keep="none")
+    t = model.run(ids, block=blocks, add=add, record=False)
     hits = t.logits[last].argmax(-1).numpy() == np.array([first_token(y) for _, y in test])
     return [t.top_next(1, position=p)[0][0] for p in last], float(hits.mean())
 
@@ -220,8 +217,8 @@ for name, task in tasks.items():
 # %%
 prompts = ["\n" + "".join(f"{a}: {b}\n" for a, b in tasks["english_french"]["train"][:5]) + f"{x}:"
            for x, _ in tasks["english_french"]["test"][:4]]
-ids, blocks, starts, last = pack(prompts)
-t = model.run(ids, block=blocks, keep="none")
+ids, blocks, starts, last = pack(model, prompts)
+t = model.run(ids, block=blocks, record=False)
 for (x, y), pos in zip(tasks["english_french"]["test"][:4], last, strict=False):
     print(f"{x:7s} (French: {y:8s}) top tokens: {top(t, 3, pos)}")
 
@@ -252,9 +249,9 @@ for (x, y), p in zip(both_ways, preds, strict=False):
 
 # %%
 sentence = ['\nThe word "fast" means']
-ids, blocks, starts, last = pack(sentence)
-print("without:", top(model.run(ids, keep="none")))
-print("with   :", top(model.run(ids, keep="none", add=attnlab.Add(vectors["antonym"][best_antonym],
+ids, blocks, starts, last = pack(model, sentence)
+print("without:", top(model.run(ids, record=False)))
+print("with   :", top(model.run(ids, record=False, add=attnlab.Add(vectors["antonym"][best_antonym],
                                                                   layer=best_antonym, position=last))))
 for name in ("antonym", "capitalize"):
     layer = int(table.loc[name, "best layer"])
@@ -291,8 +288,8 @@ if RUN_OPTIONAL:
         demos, query = [line.split(": ") for line in lines[:-1]], lines[-1]
         labels = [b for _, b in demos][1:] + [demos[0][1]]                  # rotate the answers by one
         shuffled.append("\n" + "".join(f"{a}: {b}\n" for (a, _), b in zip(demos, labels, strict=True)) + query)
-    ids, blocks, _, last = pack(prompts)
-    ids_s, blocks_s, _, last_s = pack(shuffled)
+    ids, blocks, _, last = pack(model, prompts)
+    ids_s, blocks_s, _, last_s = pack(model, shuffled)
     assert last == last_s
     clean = model.run(ids, block=blocks)
     targets = [first_token(y) for y in answers]
@@ -300,11 +297,11 @@ if RUN_OPTIONAL:
     def p_right(t):
         return float(np.mean([torch.softmax(t.logits[p], -1)[y] for p, y in zip(last, targets, strict=True)]))
 
-    base = p_right(model.run(ids_s, block=blocks_s, keep="none"))
+    base = p_right(model.run(ids_s, block=blocks_s, record=False))
     effect = np.zeros((model.n_layers, model.n_heads))
     for layer in range(12, 23):
         for head in range(model.n_heads):
-            t = model.run(ids_s, block=blocks_s, keep="none",
+            t = model.run(ids_s, block=blocks_s, record=False,
                           patch=attnlab.Patch(clean, heads=[(layer, head)], positions=last))
             effect[layer, head] = p_right(t) - base
     print(f"p(right answer): clean {p_right(clean):.2f}, shuffled {base:.2f}")

@@ -363,7 +363,7 @@ def ablation_row(ablate):
     right, final = {":": [], "0": [], "1": []}, []
     for xx in xs:
         nn, tape = len(xx), running_parity(xx)
-        tt = cot.run(cot_text(xx), ablate=ablate, keep="none")
+        tt = cot.run(cot_text(xx), ablate=ablate, record=False)
         guess = tt.logits[nn + 1:2 * nn + 1, 1:3].argmax(-1).numpy()   # ids 1, 2 are "0", "1"
         for t in range(1, nn + 1):
             right[tt.tokens[nn + t]].append(guess[t - 1] == int(tape[t - 1]))

@@ -19,7 +19,8 @@ import numpy as np
 from IPython.display import Code
 
 import attnlab
-from attnlab.course.lesson11 import CORRUPTED, IO, PAIRS, PROMPT, S, direct_effects, head_writes, ioi, name_movers
+from attnlab.course.helpers import direct_effects_with_norm_of
+from attnlab.course.lesson11 import CORRUPTED, IO, PAIRS, PROMPT, S, head_writes, ioi, name_movers
 
 attnlab.charts.use_offline_charts()
 model = attnlab.load("smollm2")
@@ -50,7 +51,7 @@ print(f"logit difference: {ld(t):.2f}")
 # %%
 for io, s in PAIRS:
     assert len(model.tokenize(io)) == len(model.tokenize(s)) == 1, (io, s)
-    run = model.run(ioi(io, s), keep="none")
+    run = model.run(ioi(io, s), record=False)
     print(f"{ioi(io, s)!r:70} logit diff {attnlab.logit_diff(io, s)(run):5.2f}   top: {run.top_next(1)[0][0]!r}")
 
 # %% [markdown]
@@ -91,10 +92,10 @@ attnlab.charts.head_scores(sweep, name="change in logit diff", baseline=0.0,
 
 # %%
 neutral = "The old lighthouse keeper climbed the stairs every evening to light the lamp before the ships came in."
-base_loss = model.run(neutral, keep="none").loss
+base_loss = model.run(neutral, record=False).loss
 print(f"loss on an ordinary sentence: {base_loss:.3f} nats")
 for (l, h), v in helpers[:6]:
-    loss = model.run(neutral, ablate=[(l, h)], keep="none").loss
+    loss = model.run(neutral, ablate=[(l, h)], record=False).loss
     print(f"  head {l:2}.{h}: IOI logit diff {v:+.2f}   ordinary-text loss {loss - base_loss:+.3f}")
 
 # %% [markdown]
@@ -200,14 +201,13 @@ attnlab.AttentionView(model, text=PROMPT, layer=top_head[0], head=top_head[1])
 # Attention says where a head reads, not what it writes. A head adds a vector `W_O z` to the residual stream.
 # Pushed straight through the final norm and the unembedding, that vector changes the logit difference by an
 # amount called the head's **direct effect** (direct logit attribution). It counts only the head's own path to
-# the output, not what later layers do with it. attnlab has no function for it yet, so this lesson brings one,
-# built from `t.head_output`, `t.resid` and the model's weights:
+# the output, not what later layers do with it. `attnlab.direct_effects(t, good, bad)` computes it for every
+# head: with the final norm's scale frozen at its value in the run `t`,
+#
+# `direct effect = (W_O z) * (gamma / rms(final residual)) . (W_U[good] - W_U[bad])`
 
 # %%
-Code(inspect.getsource(direct_effects), language="python")
-
-# %%
-direct = direct_effects(model, t, IO, S)
+direct = attnlab.direct_effects(t, IO, S).values     # a numpy array [layer, head]
 print(f"sum of all heads' direct effects: {direct.sum():+.2f} (the rest of the logit difference comes from "
       "the MLPs and the embeddings)")
 print("head    direct effect   ablation effect   raises most / lowers most")
@@ -335,11 +335,16 @@ print("heads that send more than half of the last token's attention to S2:", [f"
 # - the **actual** loss: the change in the logit difference;
 # - every other head's direct effect before and after. Ablating heads also changes the size of the final
 #   residual stream, which rescales every direct effect a little; to see only what the heads *write*
-#   differently, both are computed with the final norm's scale of the clean run (`norm_from=t`).
+#   differently, both are computed with the final norm's scale of the clean run. `attnlab.direct_effects`
+#   freezes the scale of the run it is given, so the course's helper `direct_effects_with_norm_of` takes the
+#   scale of another run (`norm_of=t`): for an RMSNorm that is one factor, the ratio of the two runs' rms.
+
+# %%
+Code(inspect.getsource(direct_effects_with_norm_of), language="python")
 
 # %%
 without = model.run(PROMPT, ablate=movers)
-direct_without = direct_effects(model, without, IO, S, norm_from=t)   # same final-norm scale as before
+direct_without = direct_effects_with_norm_of(without, IO, S, norm_of=t)   # same final-norm scale as before
 expected, actual = sum(direct[m] for m in movers), ld(t) - ld(without)
 print(f"name movers {[f'{l}.{h}' for l, h in movers]} ablated together:")
 print(f"  logit difference {ld(t):.2f} -> {ld(without):.2f}: actual loss {actual:.2f}, "
@@ -375,7 +380,7 @@ first = max(l for l, _ in movers) + 1
 conditional = np.full(exact_v.shape, np.nan)
 for l in range(first, model.n_layers):
     for h in range(model.n_heads):
-        run = model.run(PROMPT, ablate=movers + [(l, h)], reuse=without, keep="none")
+        run = model.run(PROMPT, ablate=movers + [(l, h)], reuse=without, record=False)
         conditional[l, h] = ld(run) - ld(without)
 shift = conditional - exact_v
 print(f"layers {first}-{model.n_layers - 1}: heads whose ablation effect changes most with the name movers off")
@@ -439,7 +444,8 @@ attnlab.check("11.3", answer)
 
 # %% [markdown]
 # **11.4** Ablate the name movers (`name_movers(model, t, io_position=...)`). Apart from them, which head's direct
-# effect (`direct_effects`) *increases* the most? Answer `(layer, head)`.
+# effect (`attnlab.direct_effects`, then `direct_effects_with_norm_of(..., norm_of=t)`) *increases* the most?
+# Answer `(layer, head)`.
 
 # %%
 answer = ...  # your code here

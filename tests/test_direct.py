@@ -67,8 +67,8 @@ def test_bad_input(toy):
         attnlab.direct_effects(t, "17", position=99)
     with pytest.raises(AttnlabError, match="outside the vocabulary"):
         attnlab.direct_effects(t, 500)
-    with pytest.raises(AttnlabError, match="keep='all'"):
-        attnlab.direct_effects(toy.run(PROMPT, keep="none"), "17")
+    with pytest.raises(AttnlabError, match="record=True"):
+        attnlab.direct_effects(toy.run(PROMPT, record=False), "17")
 
 
 @pytest.mark.slow

@@ -1,5 +1,9 @@
 """The course: every lesson notebook executes top to bottom headless, and every exercise's check works."""
+import ast
+import builtins
+import re
 import subprocess
+import symtable
 import sys
 import time
 from pathlib import Path
@@ -48,11 +52,35 @@ EXERCISES = _exercises.all_exercises()
 @pytest.mark.slow
 @pytest.mark.parametrize("ex", EXERCISES, ids=[e.key for e in EXERCISES])
 def test_solution_passes_its_check(ex):
-    namespace = {}
-    exec(ex.solution, namespace)
-    assert "answer" in namespace, "a solution must set `answer`"
-    verdict = attnlab.check(ex.key, namespace["answer"])
+    verdict = attnlab.check(ex.key, ex.solution())
     assert verdict, verdict.text
+
+
+def _global_names(table: symtable.SymbolTable):
+    for symbol in table.get_symbols():
+        if symbol.is_global() and not symbol.is_declared_global():
+            yield symbol.get_name()
+    for child in table.get_children():
+        yield from _global_names(child)
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=[e.key for e in EXERCISES])
+def test_solution_is_code_a_learner_can_paste(ex):
+    """The shown solution is one function that imports all it uses (public names only), then the call."""
+    source = ex.solution_source
+    assert source.rstrip().endswith(f"answer = {ex.solution.__name__}()")
+    tree = ast.parse(source)
+    assert [type(n) for n in tree.body] == [ast.FunctionDef, ast.Assign]
+    assert isinstance(tree.body[0].body[-1], ast.Return), "a solution ends by returning the answer"
+    function = symtable.symtable(source, "<solution>", "exec").get_children()[0]
+    unbound = sorted(set(_global_names(function)) - set(dir(builtins)))
+    assert not unbound, f"the solution uses names it does not import or define: {unbound}"
+    assert not re.search(r"attnlab(?:\.\w+)*\._\w+|import [^\n]*\b_\w+", source), "private names"
+
+
+def test_solution_is_shown(capsys):
+    attnlab.solution("5.1")
+    assert "def solve_5_1():" in capsys.readouterr().out
 
 
 @pytest.mark.slow
@@ -66,6 +94,42 @@ def test_wrong_answer_is_refused_with_feedback(ex):
 def test_unanswered_exercise_is_reported_not_raised(ex):
     verdict = attnlab.check(ex.key, ...)
     assert not verdict and "not answered yet" in verdict.text
+
+
+ODD_ANSWERS = [None, "x", (99, 99), (1.5, 2), [], -1, float("nan"), (0, "x"), {"a": 1}, -1.5]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ex", EXERCISES, ids=[e.key for e in EXERCISES])
+def test_odd_answers_get_feedback_not_a_traceback(ex):
+    for odd in ODD_ANSWERS:
+        verdict = attnlab.check(ex.key, odd)
+        assert isinstance(verdict, _exercises.Verdict) and not verdict and "Not yet" in verdict.text, (odd, verdict)
+        assert "could not be checked" not in verdict.text, f"the check of {ex.key} did not foresee {odd!r}: {verdict}"
+
+
+def test_an_error_inside_a_check_becomes_feedback(monkeypatch):
+    ex = _exercises.get("5.1")
+
+    def broken(answer):
+        raise IndexError("index 99 is out of bounds")
+    monkeypatch.setattr(ex, "verify", broken)
+    verdict = attnlab.check("5.1", (99, 99))
+    assert not verdict and "could not be checked" in verdict.text and ex.expects in verdict.text
+
+
+def test_a_keyboard_interrupt_inside_a_check_is_not_swallowed(monkeypatch):
+    ex = _exercises.get("5.1")
+
+    def interrupted(answer):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(ex, "verify", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        attnlab.check("5.1", (1, 2))
+
+
+def test_every_exercise_says_what_it_expects():
+    assert all(ex.expects for ex in EXERCISES)
 
 
 def test_unknown_exercise_is_a_clear_error():

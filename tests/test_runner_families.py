@@ -278,3 +278,52 @@ def test_cached_generation_equals_recomputing_every_step(family):
         assert t.ablate == tuple(ablate)
     sampled = [model.generate(IDS[:6], max_new_tokens=5, temperature=1.0, seed=3).ids for _ in range(2)]
     assert sampled[0] == sampled[1]
+
+
+def _plain_call(module, ids):
+    with torch.no_grad():
+        out = module(torch.tensor([ids], device=DEVICE))
+    return (out.logits if hasattr(out, "logits") else out.last_hidden_state).cpu()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_wrapped_model_answers_its_own_plain_call_unchanged_after_every_kind_of_run(family):
+    """attnlab changes no module: after every kind of run, calling the transformers model directly gives exactly
+    what it gave right after wrapping (and what the unwrapped eager model gives, up to float rounding)."""
+    plain, model = wrapped(family)
+    before = _plain_call(model.module, IDS)
+    assert torch.allclose(before, _plain_call(plain, IDS), atol=1e-5)
+    clean = model.run(IDS)
+    runs = [
+        lambda: model.run(IDS, ablate=[(1, 0), (2, 1)]),
+        lambda: model.run(IDS, ablate=[(1, 0)], how="mean"),
+        lambda: model.run(IDS, patch=attnlab.Patch(clean, heads=[(2, 1)])),
+        lambda: model.run(IDS, add=attnlab.Add(torch.ones(model.d_model), layer=1)),
+        lambda: model.run(IDS, block=attnlab.Block(key=0)),
+        lambda: model.run(IDS, ablate=[(2, 0)], reuse=clean),
+    ]
+    if model.has_lm_head:
+        metric = attnlab.prob_of(IDS[-1], position=-2)
+        runs += [
+            lambda: attnlab.ablation_sweep(model, IDS, metric, progress=False),
+            lambda: attnlab.attribution(model, IDS, metric),
+            lambda: attnlab.patch_heads(model, IDS, IDS[:-2] + [7, 8], metric, progress=False),
+            lambda: model.generate(IDS[:5], max_new_tokens=3),
+        ]
+    for i, run in enumerate(runs):
+        run()
+        assert torch.equal(_plain_call(model.module, IDS), before), f"run {i} left the module changed"
+        assert not any("forward" in vars(block) for block in model.anatomy.blocks)
+
+
+def test_a_pass_that_starts_late_runs_no_block_below_its_start():
+    """Sweeps start each ablated pass at the ablated layer: the blocks below it are not called at all."""
+    _, model = wrapped("llama")
+    calls = []
+    handle = model.anatomy.blocks[0].register_forward_pre_hook(lambda m, a: calls.append(1))
+    try:
+        attnlab.ablation_sweep(model, IDS, attnlab.prob_of(IDS[-1], position=-2), heads=[(2, 0), (2, 1)],
+                               batch=1, progress=False)
+    finally:
+        handle.remove()
+    assert len(calls) == 1   # the reference pass only; the two ablated passes start at block 2

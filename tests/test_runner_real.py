@@ -52,7 +52,7 @@ def test_repeated_sequence_second_copy_is_easy_and_induction_heads_carry_it(smol
     for _ in range(5):
         pick = rng.choice(others, 5, replace=False)
         heads = [tuple(int(x) for x in np.unravel_index(i, score.shape)) for i in pick]
-        random_losses.append(smol.run(ids, ablate=heads, keep="none").token_losses[n:].mean())
+        random_losses.append(smol.run(ids, ablate=heads, record=False).token_losses[n:].mean())
     assert ablated - second > 4 * (np.mean(random_losses) - second), (second, ablated, random_losses)
     assert ablated > second + 2
 

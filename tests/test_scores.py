@@ -39,7 +39,7 @@ def top(df, col, k):
 @pytest.mark.slow
 def test_census_finds_induction_heads_that_carry_repeated_sequences(smol, smol_census):
     df = smol_census
-    assert len(df) == 270 and {"label", "stage", "induction", "retrieval", "copying", "local"} <= set(df.columns)
+    assert len(df) == 270 and {"label", "stage", "induction", "retrieval", "copying", "local_span"} <= set(df.columns)
     induction = top(df, "induction", 5)
     assert (18, 6) in induction and df.induction.max() > 0.8
     assert set(df[df.label == "induction"].stage) == {"latent reasoning"}
@@ -47,12 +47,12 @@ def test_census_finds_induction_heads_that_carry_repeated_sequences(smol, smol_c
     g = torch.Generator().manual_seed(7)
     r = torch.randint(1000, 20000, (32,), generator=g).tolist()
     ids, metric = r + r, loss_metric(positions=range(32, 63))
-    clean = metric(smol.run(ids, keep="none"))
-    hit = metric(smol.run(ids, ablate=induction, keep="none")) - clean
+    clean = metric(smol.run(ids, record=False))
+    hit = metric(smol.run(ids, ablate=induction, record=False)) - clean
     others = df[(df.induction < 0.1) & (df.previous_token < 0.2)]
     rng = np.random.default_rng(0)
     control = [metric(smol.run(ids, ablate=[tuple(x) for x in others[["layer", "head"]].to_numpy()[
-        rng.choice(len(others), 5, replace=False)]], keep="none")) - clean for _ in range(3)]
+        rng.choice(len(others), 5, replace=False)]], record=False)) - clean for _ in range(3)]
     assert hit > 3.0 and hit > 4 * max(np.mean(control), 0.1), (hit, control)
 
 
@@ -75,7 +75,7 @@ def test_census_other_scores_and_summary(smol_census):
     assert df.sep_sink.isna().all() and df.copying.between(0, 1).all()
     late_copy = top(df, "copying", 3)
     assert all(layer >= 20 for layer, _ in late_copy)                    # direct copying happens late
-    assert (df.local >= 0.9).sum() >= 30 and (df.local < 0.5).sum() >= 30  # streaming and long-range heads
+    assert (df.local_span >= 0.9).sum() >= 30 and (df.local_span < 0.5).sum() >= 30  # streaming and long-range heads
     text = census_summary(df)
     assert "induction" in text and "L18H6" in text and "latent reasoning" in text
 
@@ -142,7 +142,7 @@ def test_repeat_scores_on_small_random_models(family):
         else GPT2LMHeadModel(GPT2Config(vocab_size=97, n_embd=48, n_layer=2, n_head=4, n_positions=128))
     model = attnlab.load(module.eval(), tokenizer=IdTokenizer())
     scores = _scores.repeat_scores(model, n=20, batch=2)
-    for key in ("duplicate", "induction", "copying"):
+    for key in ("duplicate_token", "induction", "copying"):
         assert scores[key].shape == (2, model.n_heads) and np.all((scores[key] >= 0) & (scores[key] <= 1))
     ids, start, n = repeated_tokens(model, n=20, batch=2)
     second = np.arange(start + n, start + 2 * n)

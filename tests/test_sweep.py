@@ -43,7 +43,7 @@ def test_sweep_equals_a_plain_loop_of_single_ablations(toy, metric, how):
 @pytest.mark.parametrize("how", ["zero", "mean"])
 def test_sweep_on_top_of_ablated_heads_equals_a_plain_loop(toy, how):
     metric, off = logit_diff(4, 7, position=-3), [(0, 1), (1, 4), (2, 2)]
-    e = ablation_sweep(toy, IDS, metric, how=how, ablated=off, progress=False)
+    e = ablation_sweep(toy, IDS, metric, how=how, ablate=off, progress=False)
     ref = metric(toy.run(IDS, ablate=off, how=how))
     loop = np.array([[np.nan if (l, h) in off else metric(toy.run(IDS, ablate=[*off, (l, h)], how=how)) - ref
                       for h in range(toy.n_heads)] for l in range(toy.n_layers)])
@@ -51,7 +51,7 @@ def test_sweep_on_top_of_ablated_heads_equals_a_plain_loop(toy, how):
     assert np.array_equal(np.isnan(e.values), np.isnan(loop))
     assert np.nanmax(np.abs(e.values - loop)) < 1e-4
     with pytest.raises(AttnlabError, match="layer 9 is out of range"):
-        ablation_sweep(toy, IDS, metric, ablated=[(9, 0)], progress=False)
+        ablation_sweep(toy, IDS, metric, ablate=[(9, 0)], progress=False)
 
 
 def test_sweep_subset_and_batch_size(toy):
@@ -122,13 +122,13 @@ def test_smollm2_sweep_equals_plain_loop_on_a_subset(smol):
     metric = loss_metric(positions=range(32, 63))
     heads = [(0, 8), (1, 5), (16, 0), (18, 6), (29, 7)]
     e = ablation_sweep(smol, ids, metric, heads=heads, progress=False)
-    clean = metric(smol.run(ids, keep="none"))
+    clean = metric(smol.run(ids, record=False))
     for layer, head in heads:
-        plain = metric(smol.run(ids, ablate=[(layer, head)], keep="none")) - clean
+        plain = metric(smol.run(ids, ablate=[(layer, head)], record=False)) - clean
         assert abs(e.values[layer, head] - plain) < 1e-4, (layer, head)
     assert e.values[16, 0] > 2.0    # the strongest previous-token head feeds the induction heads
     mean = ablation_sweep(smol, ids, metric, how="mean", heads=[(16, 0)], progress=False)
-    assert abs(mean.values[16, 0] - (metric(smol.run(ids, ablate=[(16, 0)], how="mean", keep="none")) - clean)) < 1e-4
+    assert abs(mean.values[16, 0] - (metric(smol.run(ids, ablate=[(16, 0)], how="mean", record=False)) - clean)) < 1e-4
 
 
 @pytest.mark.slow
@@ -144,7 +144,7 @@ def test_smollm2_attribution_ranks_heads_like_the_sweep(smol):
 
 @pytest.mark.slow
 def test_smollm2_metric_tokens_must_be_single(smol):
-    t = smol.run("When Mary and John went to the store, John gave a drink to", keep="none")
+    t = smol.run("When Mary and John went to the store, John gave a drink to", record=False)
     assert logit_diff(" Mary", " John")(t) > 3
     assert 0.5 < prob_of(" Mary")(t) <= 1
     with pytest.raises(AttnlabError, match="is 2 tokens") as err:

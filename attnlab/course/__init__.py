@@ -13,7 +13,9 @@ and explains what is off.
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,15 +25,24 @@ from ..errors import AttnlabError
 
 @dataclass
 class Exercise:
-    """One exercise: ``verify(answer)`` returns (passed, feedback); ``solution`` is runnable code that sets
-    ``answer``; ``wrong`` is a plausible wrong answer (the tests check that it is refused)."""
+    """One exercise: ``verify(answer)`` returns (passed, feedback); ``solution()`` is a function of the lesson's
+    module that computes and returns a right answer, written as a learner would write it (it imports what it
+    uses, so its source runs in a notebook cell); ``expects`` says what kind of answer the exercise wants;
+    ``wrong`` is a plausible wrong answer (the tests check that it is refused)."""
 
     key: str
     title: str
     verify: Callable[[Any], tuple[bool, str]]
-    solution: str
+    solution: Callable[[], Any]
     wrong: Any
+    expects: str
     hints: list[str] = field(default_factory=list)
+
+    @property
+    def solution_source(self) -> str:
+        """The solution as code to paste into a cell: the function, then ``answer = solve_...()``."""
+        code = textwrap.dedent(inspect.getsource(self.solution)).strip("\n")
+        return f"{code}\n\n\nanswer = {self.solution.__name__}()\n"
 
 
 _REGISTRY: dict[str, Exercise] = {}
@@ -39,10 +50,18 @@ _REGISTRY: dict[str, Exercise] = {}
 
 __all__ = ["Exercise", "Verdict", "all_exercises", "check", "exercise", "get", "hint", "solution"]
 
-def exercise(key: str, title: str, *, solution: str, wrong: Any, hints: tuple[str, ...] = ()):
-    """Register the decorated ``verify(answer) -> (passed, feedback)`` as exercise ``key``."""
+def exercise(key: str, title: str, *, solution: Callable[[], Any], wrong: Any, expects: str,
+             hints: tuple[str, ...] = ()):
+    """Register the decorated ``verify(answer) -> (passed, feedback)`` as exercise ``key``.
+
+    ``solution``: a function without arguments that returns a right answer; ``expects``: the kind of answer,
+    as a learner should read it ("a (layer, head) pair of ints").
+    """
+    if not callable(solution):
+        raise TypeError(f"exercise {key}: solution must be a function that returns the answer")
+
     def register(verify):
-        _REGISTRY[key] = Exercise(key, title, verify, solution.strip("\n"), wrong, list(hints))
+        _REGISTRY[key] = Exercise(key, title, verify, solution, wrong, expects, list(hints))
         return verify
     return register
 
@@ -100,6 +119,9 @@ def check(key: str, answer: Any) -> Verdict:
         passed, feedback = ex.verify(answer)
     except AttnlabError as e:
         passed, feedback = False, str(e)
+    except Exception as e:          # an answer of a shape the check did not foresee; KeyboardInterrupt still stops
+        passed, feedback = False, (f"this answer could not be checked ({type(e).__name__}: {e}). The exercise "
+                                   f"expects {ex.expects}.")
     mark = "✅ Right" if passed else "❌ Not yet"
     more = "" if passed else f" Try `attnlab.hint({key!r})`, or `attnlab.solution({key!r})` to see one way."
     return Verdict(bool(passed), f"{mark} (exercise {key}): {feedback}{more}")
@@ -116,13 +138,16 @@ def hint(key: str, n: int | None = None) -> None:
 
 
 def solution(key: str) -> None:
-    """Show a solution of exercise ``key``: code that computes ``answer``."""
-    ex = get(key)
+    """Show a solution of exercise ``key``: a function that computes the answer, and the line that calls it.
+
+    The code uses only attnlab's public names: paste it into a cell, run it, then ``attnlab.check(key, answer)``.
+    """
+    source = get(key).solution_source
     try:
         from IPython.display import Code, display
-        display(Code(ex.solution, language="python"))
+        display(Code(source, language="python"))
     except ImportError:
-        print(ex.solution)
+        print(source)
 
 
 def _show(markdown: str) -> None:

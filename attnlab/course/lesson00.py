@@ -9,13 +9,18 @@ def _model():
     return attnlab.load("smollm2")
 
 
-@exercise("0.1", "the most likely next token", wrong=" London", solution='''
-import attnlab
-model = attnlab.load("smollm2")
-t = model.run("The capital of France is")
-answer = t.top_next(1)[0][0]
-''', hints=("Run the prompt with `model.run(...)` and look at `t.top_next()`.",
-            "Tokens usually carry their leading space: the answer is a string like ' Something'."))
+def solve_0_1():
+    import attnlab
+    model = attnlab.load("smollm2")
+    t = model.run("The capital of France is")
+    answer = t.top_next(1)[0][0]
+    return answer
+
+
+@exercise("0.1", "the most likely next token", wrong=" London", solution=solve_0_1,
+          expects="a token, as a string with its leading space (like ' Paris')",
+          hints=("Run the prompt with `model.run(...)` and look at `t.top_next()`.",
+                 "Tokens usually carry their leading space: the answer is a string like ' Something'."))
 def _(answer):
     top = _model().run("The capital of France is").top_next(3)
     best = top[0][0]
@@ -28,11 +33,16 @@ def _(answer):
     return False, f"{answer!r} is not the top token; the top three are {[tok for tok, _ in top]}."
 
 
-@exercise("0.2", "counting tokens", wrong=1, solution='''
-import attnlab
-model = attnlab.load("smollm2")
-answer = len(model.tokenize("unbelievably"))
-''', hints=("`model.tokenize(text)` shows the pieces the model reads.",))
+def solve_0_2():
+    import attnlab
+    model = attnlab.load("smollm2")
+    answer = len(model.tokenize("unbelievably"))
+    return answer
+
+
+@exercise("0.2", "counting tokens", wrong=1, solution=solve_0_2,
+          expects='a count of tokens (an int)',
+          hints=("`model.tokenize(text)` shows the pieces the model reads.",))
 def _(answer):
     pieces = _model().tokenize("unbelievably")
     if answer == len(pieces):
@@ -40,13 +50,18 @@ def _(answer):
     return False, f"the model reads {len(pieces)} pieces, not {answer!r}. Look at `model.tokenize('unbelievably')`."
 
 
-@exercise("0.3", "where does the last token look?", wrong=0, solution='''
-import attnlab
-model = attnlab.load("smollm2")
-t = model.run("The cat sat on the mat. The cat")
-answer = int(t.pattern(16, 0)[-1].argmax())
-''', hints=("`t.pattern(16, 0)` is a [query, key] array; the last row is the last token.",
-            "`argmax()` of that row gives the position it attends to most."))
+def solve_0_3():
+    import attnlab
+    model = attnlab.load("smollm2")
+    t = model.run("The cat sat on the mat. The cat")
+    answer = int(t.pattern(16, 0)[-1].argmax())
+    return answer
+
+
+@exercise("0.3", "where does the last token look?", wrong=0, solution=solve_0_3,
+          expects='a position in the prompt (an int)',
+          hints=("`t.pattern(16, 0)` is a [query, key] array; the last row is the last token.",
+                 "`argmax()` of that row gives the position it attends to most."))
 def _(answer):
     t = _model().run("The cat sat on the mat. The cat")
     row = t.pattern(16, 0)[-1]

@@ -6,6 +6,7 @@ from functools import cache
 import numpy as np
 
 from . import exercise
+from .answers import as_head, head_expected
 
 
 @cache
@@ -20,18 +21,28 @@ def _pair(answer):
     return isinstance(answer, tuple) and len(answer) == 2 and all(isinstance(x, (int, np.integer)) for x in answer)
 
 
-@exercise("2.1", "the strongest previous-token head", wrong=(0, 0), solution='''
-import attnlab, numpy as np
-model = attnlab.load("smollm2")
-prev = attnlab.scores.previous_token(model)
-answer = tuple(int(i) for i in np.unravel_index(prev.argmax(), prev.shape))
-''', hints=("`attnlab.scores.previous_token(model)` is a [layer, head] array.",
-            "`np.unravel_index(a.argmax(), a.shape)` turns the flat argmax into (layer, head)."))
+def solve_2_1():
+    import numpy as np
+
+    import attnlab
+    model = attnlab.load("smollm2")
+    prev = attnlab.scores.previous_token(model)
+    answer = tuple(int(i) for i in np.unravel_index(prev.argmax(), prev.shape))
+    return answer
+
+
+@exercise("2.1", "the strongest previous-token head", wrong=(0, 0), solution=solve_2_1,
+          expects='a (layer, head) pair of ints',
+          hints=("`attnlab.scores.previous_token(model)` is a [layer, head] array.",
+                 "`np.unravel_index(a.argmax(), a.shape)` turns the flat argmax into (layer, head)."))
 def _(answer):
     prev = _scores("smollm2")[0]
     best = tuple(int(i) for i in np.unravel_index(prev.argmax(), prev.shape))
-    if not _pair(answer):
-        return False, "answer with a (layer, head) pair of ints."
+    if as_head(answer, prev.shape) is None:
+        if as_head(answer, prev.shape[::-1]) is not None and tuple(answer)[::-1] == best:
+            return False, "you have it backwards: (layer, head)."
+        return False, head_expected(prev.shape)
+    answer = as_head(answer, prev.shape)
     if tuple(answer) == best:
         return True, f"head {best[0]}.{best[1]} puts {prev[best]:.0%} of each token's attention on the token before."
     if answer[::-1] == best:
@@ -39,11 +50,16 @@ def _(answer):
     return False, f"head {answer[0]}.{answer[1]} scores {prev[tuple(answer)]:.2f}; the best scores {prev.max():.2f}."
 
 
-@exercise("2.2", "how many positional heads", wrong=0, solution='''
-import attnlab
-model = attnlab.load("smollm2")
-answer = int((attnlab.scores.positional(model) >= 0.9).sum())
-''', hints=("A head is positional when its positional score is at least 0.9.",))
+def solve_2_2():
+    import attnlab
+    model = attnlab.load("smollm2")
+    answer = int((attnlab.scores.positional(model) >= 0.9).sum())
+    return answer
+
+
+@exercise("2.2", "how many positional heads", wrong=0, solution=solve_2_2,
+          expects='a count of heads (an int)',
+          hints=("A head is positional when its positional score is at least 0.9.",))
 def _(answer):
     pos = _scores("smollm2")[1]
     want = int((pos >= 0.9).sum())
@@ -56,15 +72,22 @@ def _(answer):
     return False, f"{answer} is not the count; recount with `(scores >= 0.9).sum()`."
 
 
-@exercise("2.3", "an encoder head that reads the next token", wrong=(0, 2), solution='''
-import attnlab, numpy as np
-encoder = attnlab.load("minilm")
-pos = attnlab.scores.positional(encoder)
-offset = attnlab.scores.positional_offset(encoder)
-layer, head = np.argwhere((offset == 1) & (pos >= 0.9))[0]
-answer = (int(layer), int(head))
-''', hints=("`attnlab.scores.positional_offset(encoder)` gives each head's usual offset: +1 is the next token.",
-            "Combine it with the positional score: `np.argwhere((offset == 1) & (pos >= 0.9))`."))
+def solve_2_3():
+    import numpy as np
+
+    import attnlab
+    encoder = attnlab.load("minilm")
+    pos = attnlab.scores.positional(encoder)
+    offset = attnlab.scores.positional_offset(encoder)
+    layer, head = np.argwhere((offset == 1) & (pos >= 0.9))[0]
+    answer = (int(layer), int(head))
+    return answer
+
+
+@exercise("2.3", "an encoder head that reads the next token", wrong=(0, 2), solution=solve_2_3,
+          expects='a (layer, head) pair of ints',
+          hints=("`attnlab.scores.positional_offset(encoder)` gives each head's usual offset: +1 is the next token.",
+                 "Combine it with the positional score: `np.argwhere((offset == 1) & (pos >= 0.9))`."))
 def _(answer):
     prev, pos, offset = _scores("minilm")
     good = {tuple(int(x) for x in lh) for lh in np.argwhere((offset == 1) & (pos >= 0.9))}

@@ -6,6 +6,7 @@ from functools import cache
 import numpy as np
 
 from . import exercise
+from .answers import as_int
 
 SENTENCE = "The cat sat on the mat. It was a sunny day, and the birds were singing in the trees."
 
@@ -21,13 +22,20 @@ def _norm_ratio(layer: int) -> float:
     return float(norms[0] / np.median(norms[1:]))
 
 
-@exercise("3.1", "how huge is the first token's state?", wrong=1.0, solution='''
-import attnlab, numpy as np
-from attnlab.course.lesson03 import SENTENCE
-norms = attnlab.load("smollm2").run(SENTENCE).resid_norms()[15]   # residual stream entering layer 15
-answer = float(norms[0] / np.median(norms[1:]))
-''', hints=("`t.resid_norms()` is [layer + 1, token]; row 15 is the stream entering layer 15.",
-            "Divide the first token's norm by the median norm of the other tokens (`np.median`)."))
+def solve_3_1():
+    import numpy as np
+
+    import attnlab
+    from attnlab.course.lesson03 import SENTENCE
+    norms = attnlab.load("smollm2").run(SENTENCE).resid_norms()[15]   # residual stream entering layer 15
+    answer = float(norms[0] / np.median(norms[1:]))
+    return answer
+
+
+@exercise("3.1", "how huge is the first token's state?", wrong=1.0, solution=solve_3_1,
+          expects='a ratio of two norms (a number)',
+          hints=("`t.resid_norms()` is [layer + 1, token]; row 15 is the stream entering layer 15.",
+                 "Divide the first token's norm by the median norm of the other tokens (`np.median`)."))
 def _(answer):
     want = _norm_ratio(15)
     if not isinstance(answer, (float, int, np.floating, np.integer)):
@@ -43,20 +51,25 @@ def _(answer):
 def _knockout():
     import attnlab
     model = _model()
-    plain = model.run(SENTENCE, keep="none").loss
-    blocked = model.run(SENTENCE, block=attnlab.Block(key=0), keep="none").loss
+    plain = model.run(SENTENCE, record=False).loss
+    blocked = model.run(SENTENCE, block=attnlab.Block(key=0), record=False).loss
     return plain, blocked
 
 
-@exercise("3.2", "what the sink is worth", wrong=0.0, solution='''
-import attnlab
-from attnlab.course.lesson03 import SENTENCE
-model = attnlab.load("smollm2")
-plain = model.run(SENTENCE).loss
-no_sink = model.run(SENTENCE, block=attnlab.Block(key=0)).loss
-answer = no_sink - plain
-''', hints=("`attnlab.Block(key=0)` forbids every head to attend to position 0.",
-            "Compare `t.loss` with and without the block; answer the difference (blocked minus plain)."))
+def solve_3_2():
+    import attnlab
+    from attnlab.course.lesson03 import SENTENCE
+    model = attnlab.load("smollm2")
+    plain = model.run(SENTENCE).loss
+    no_sink = model.run(SENTENCE, block=attnlab.Block(key=0)).loss
+    answer = no_sink - plain
+    return answer
+
+
+@exercise("3.2", "what the sink is worth", wrong=0.0, solution=solve_3_2,
+          expects='a change in mean loss, in nats (a number)',
+          hints=("`attnlab.Block(key=0)` forbids every head to attend to position 0.",
+                 "Compare `t.loss` with and without the block; answer the difference (blocked minus plain)."))
 def _(answer):
     plain, blocked = _knockout()
     want = blocked - plain
@@ -78,21 +91,28 @@ def _windows():
     return full, {s: attnlab.window_perplexity(model, ids, window=64, sinks=s) for s in (0, 1, 2, 4, 8)}
 
 
-@exercise("3.3", "how many sink tokens does a window need?", wrong=8, solution='''
-import attnlab
-model = attnlab.load("smollm2")
-ids = model.encode(attnlab.long_text())[:512]
-full = attnlab.window_perplexity(model, ids, window=None)
-answer = next(s for s in (0, 1, 2, 4, 8)
-              if attnlab.window_perplexity(model, ids, window=64, sinks=s) <= 1.2 * full)
-''', hints=("Try `attnlab.window_perplexity(model, ids, window=64, sinks=s)` for s in 0, 1, 2, 4, 8.",
-            "Answer the smallest s whose perplexity is at most 1.2 times the full-attention perplexity."))
+def solve_3_3():
+    import attnlab
+    model = attnlab.load("smollm2")
+    ids = model.encode(attnlab.long_text())[:512]
+    full = attnlab.window_perplexity(model, ids, window=None)
+    answer = next(s for s in (0, 1, 2, 4, 8)
+                  if attnlab.window_perplexity(model, ids, window=64, sinks=s) <= 1.2 * full)
+    return answer
+
+
+@exercise("3.3", "how many sink tokens does a window need?", wrong=8, solution=solve_3_3,
+          expects='a number of sink tokens: one of 0, 1, 2, 4, 8',
+          hints=("Try `attnlab.window_perplexity(model, ids, window=64, sinks=s)` for s in 0, 1, 2, 4, 8.",
+                 "Answer the smallest s whose perplexity is at most 1.2 times the full-attention perplexity."))
 def _(answer):
     full, by_sinks = _windows()
     ok = [s for s, ppl in by_sinks.items() if ppl <= 1.2 * full]
     if not ok:
         return False, "no setting reaches 1.2 x full attention here (please report this)."
     want = min(ok)
+    if as_int(answer) is None:
+        return False, "answer with a number of sink tokens, an int: one of 0, 1, 2, 4, 8."
     if answer == want:
         table = ", ".join(f"{s}: {p:.1f}" for s, p in by_sinks.items())
         return True, f"full attention {full:.1f}; window 64 with s sinks -> {table}."

@@ -6,6 +6,7 @@ from functools import cache
 import numpy as np
 
 from . import exercise
+from .answers import is_finite
 
 KEY_KINDS = ("cls", "registers", "background", "partner", "self", "other letters")
 SYMBOLS = set(".abcdefghABCDEFGH")
@@ -29,14 +30,19 @@ def _is_number(x) -> bool:
     return isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, bool)
 
 
-@exercise("4.1", "where the no-target attention goes", wrong="cls", solution='''
-import attnlab
-m = attnlab.tiny.measure(attnlab.load("tiny-registers-8"))
-kinds = ["cls", "registers", "background", "self", "other letters"]
-answer = max(kinds, key=lambda k: m["no_target_on_" + k.replace(" ", "_")])
-''', hints=("`attnlab.tiny.measure(model)` has one `no_target_on_<kind>` entry per key kind: where the partner "
-            "head's attention goes for letters whose partner is absent.",
-            "Take the kind with the largest value (spaces in a kind's name become `_` in the key)."))
+def solve_4_1():
+    import attnlab
+    m = attnlab.tiny.measure(attnlab.load("tiny-registers-8"))
+    kinds = ["cls", "registers", "background", "self", "other letters"]
+    answer = max(kinds, key=lambda k: m["no_target_on_" + k.replace(" ", "_")])
+    return answer
+
+
+@exercise("4.1", "where the no-target attention goes", wrong="cls", solution=solve_4_1,
+          expects="the name of a key kind (a string such as 'cls' or 'background')",
+          hints=("`attnlab.tiny.measure(model)` has one `no_target_on_<kind>` entry per key kind: where the partner "
+                 "head's attention goes for letters whose partner is absent.",
+                 "Take the kind with the largest value (spaces in a kind's name become `_` in the key)."))
 def _(answer):
     m = _measure("tiny-registers-8")
     share = {k: m[f"no_target_on_{k.replace(' ', '_')}"] for k in KEY_KINDS if k != "partner"}
@@ -61,14 +67,19 @@ def _(answer):
     return False, f"{answer!r} is not a key kind; choose one of {sorted(share)}."
 
 
-@exercise("4.2", "how much cleaner is the map?", wrong=1.0, solution='''
-import attnlab
-with_regs = attnlab.tiny.measure(attnlab.load("tiny-registers-8"))["background_mass"]
-without = attnlab.tiny.measure(attnlab.load("tiny-registers-0"))["background_mass"]
-answer = with_regs / without
-''', hints=("`attnlab.tiny.measure(model)[\"background_mass\"]` is the partner head's attention on background "
-            "tokens, averaged over letters with and without a partner.",
-            "Divide the value of tiny-registers-8 by the value of tiny-registers-0."))
+def solve_4_2():
+    import attnlab
+    with_regs = attnlab.tiny.measure(attnlab.load("tiny-registers-8"))["background_mass"]
+    without = attnlab.tiny.measure(attnlab.load("tiny-registers-0"))["background_mass"]
+    answer = with_regs / without
+    return answer
+
+
+@exercise("4.2", "how much cleaner is the map?", wrong=1.0, solution=solve_4_2,
+          expects='a ratio of two background masses (a number)',
+          hints=("`attnlab.tiny.measure(model)[\"background_mass\"]` is the partner head's attention on background "
+                 "tokens, averaged over letters with and without a partner.",
+                 "Divide the value of tiny-registers-8 by the value of tiny-registers-0."))
 def _(answer):
     with_regs, without = (
         _measure("tiny-registers-8")["background_mass"],
@@ -108,24 +119,31 @@ def _prefix_agreement():
     return k, float(diffs[:, :k].max()) if k else 0.0, float(diffs[:, k].max()) if k < n else 0.0, words
 
 
-@exercise("4.3", "how far do two prompts share their states?", wrong=3, solution='''
-import attnlab, numpy as np
-from attnlab.course.lesson04 import PROMPT_A, PROMPT_B
-model = attnlab.load("smollm2")
-a, b = model.run(PROMPT_A), model.run(PROMPT_B)
-n = min(len(a), len(b))
-same = np.ones(n, dtype=bool)
-for layer in range(model.n_layers + 1):
-    ra, rb = a.resid(layer)[:n], b.resid(layer)[:n]
-    same &= np.abs(ra - rb).max(axis=1) <= 1e-5 * np.abs(ra).max(axis=1)
-answer = int(np.argmin(same)) if not same.all() else n
-''', hints=("Run both prompts and compare `t.resid(layer)` position by position, for every layer 0..n_layers.",
-            "Two states agree when their max abs difference is a float-rounding speck (below 1e-5 times the "
-            "largest entry); count the leading positions that agree at every layer.",
-            "Compare with `t.tokens` of both runs: which tokens do the prompts share?"))
+def solve_4_3():
+    import numpy as np
+
+    import attnlab
+    from attnlab.course.lesson04 import PROMPT_A, PROMPT_B
+    model = attnlab.load("smollm2")
+    a, b = model.run(PROMPT_A), model.run(PROMPT_B)
+    n = min(len(a), len(b))
+    same = np.ones(n, dtype=bool)
+    for layer in range(model.n_layers + 1):
+        ra, rb = a.resid(layer)[:n], b.resid(layer)[:n]
+        same &= np.abs(ra - rb).max(axis=1) <= 1e-5 * np.abs(ra).max(axis=1)
+    answer = int(np.argmin(same)) if not same.all() else n
+    return answer
+
+
+@exercise("4.3", "how far do two prompts share their states?", wrong=3, solution=solve_4_3,
+          expects='a number of positions (an int)',
+          hints=("Run both prompts and compare `t.resid(layer)` position by position, for every layer 0..n_layers.",
+                 "Two states agree when their max abs difference is a float-rounding speck (below 1e-5 times the "
+                 "largest entry); count the leading positions that agree at every layer.",
+                 "Compare with `t.tokens` of both runs: which tokens do the prompts share?"))
 def _(answer):
     k, inside, after, words = _prefix_agreement()
-    if not _is_number(answer) or float(answer) != int(answer):
+    if not is_finite(answer) or float(answer) != int(answer):
         return False, "answer with a whole number of positions."
     answer = int(answer)
     if answer == k:
@@ -156,19 +174,24 @@ def _share_on_registers(row: str) -> tuple[float, float, float, float]:
             float(p[i, background].sum()))
 
 
-@exercise("4.4", "a row of your own", wrong=("a", 0.0), solution='''
-import attnlab
-model = attnlab.load("tiny-registers-8")
-layer, head = attnlab.tiny.measure(model)["partner_head"]
-row = "a..B.b.c.d..e..C.....f.."        # an 'a' without any 'A': a lonely letter
-t = model.run(row)
-i = t.tokens.index("a")
-answer = (row, float(t.pattern(layer, head)[i, 1:9].sum()))   # positions 1..8 are <reg0>..<reg7>
-''', hints=("Write a string of at most 24 symbols from '.', a-h, A-H that contains 'a' and no 'A'.",
-            "Run it with `attnlab.load(\"tiny-registers-8\").run(row)`; the partner head is "
-            "`attnlab.tiny.measure(model)[\"partner_head\"]`.",
-            "In `t.pattern(layer, head)` the row of the first 'a' is its attention; the registers are positions 1 to 8 "
-            "(position 0 is <cls>)."))
+def solve_4_4():
+    import attnlab
+    model = attnlab.load("tiny-registers-8")
+    layer, head = attnlab.tiny.measure(model)["partner_head"]
+    row = "a..B.b.c.d..e..C.....f.."        # an 'a' without any 'A': a lonely letter
+    t = model.run(row)
+    i = t.tokens.index("a")
+    answer = (row, float(t.pattern(layer, head)[i, 1:9].sum()))   # positions 1..8 are <reg0>..<reg7>
+    return answer
+
+
+@exercise("4.4", "a row of your own", wrong=("a", 0.0), solution=solve_4_4,
+          expects='a pair (row, share): your row (a string) and the share of attention on the registers (a number)',
+          hints=("Write a string of at most 24 symbols from '.', a-h, A-H that contains 'a' and no 'A'.",
+                 "Run it with `attnlab.load(\"tiny-registers-8\").run(row)`; the partner head is "
+                 "`attnlab.tiny.measure(model)[\"partner_head\"]`.",
+                 "In `t.pattern(layer, head)` the row of the first 'a' is its attention; the registers are positions 1 "
+                 "to 8 (position 0 is <cls>)."))
 def _(answer):
     if not (isinstance(answer, tuple) and len(answer) == 2):
         return False, "answer with a pair `(row, share)`: your row (a string) and the share (a number)."

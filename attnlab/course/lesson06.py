@@ -49,14 +49,19 @@ def _first_below(history, smooth: int) -> int | None:
     return int(below.iloc[0]) if len(below) else None
 
 
-@exercise("6.1", "the phase change, seen in the loss", wrong=600, solution='''
-import attnlab
-model, history = attnlab.tiny.train("tiny-induction", steps=600)
-smoothed = history["loss_repeat"].rolling(25).mean()
-answer = int(history["step"][smoothed < 2.0].iloc[0])
-''', hints=("`history[\"loss_repeat\"].rolling(25).mean()` is the running mean over 25 steps.",
-            "Keep the steps where it is below 2.0 (`history[\"step\"][smoothed < 2.0]`) and take the first "
-            "(`.iloc[0]`)."))
+def solve_6_1():
+    import attnlab
+    model, history = attnlab.tiny.train("tiny-induction", steps=600)
+    smoothed = history["loss_repeat"].rolling(25).mean()
+    answer = int(history["step"][smoothed < 2.0].iloc[0])
+    return answer
+
+
+@exercise("6.1", "the phase change, seen in the loss", wrong=600, solution=solve_6_1,
+          expects='a training step (an int)',
+          hints=("`history[\"loss_repeat\"].rolling(25).mean()` is the running mean over 25 steps.",
+                 "Keep the steps where it is below 2.0 (`history[\"step\"][smoothed < 2.0]`) and take the first "
+                 "(`.iloc[0]`)."))
 def _(answer):
     import attnlab
     history = _live_run()
@@ -90,17 +95,22 @@ def _ablated_row():
     return t.tokens, t.pattern(1, ind)[-1]
 
 
-@exercise("6.2", "where the induction head looks without its partner", wrong=4, solution='''
-import attnlab
-from attnlab.course.lesson06 import SEED_EXAMPLE
-model = attnlab.load("tiny-induction")
-prev_h = int(attnlab.scores.previous_token(model)[0].argmax())
-ind_h = int(attnlab.scores.induction(model)[1].argmax())
-t = model.run(SEED_EXAMPLE, ablate=[(0, prev_h)])
-answer = int(t.pattern(1, ind_h)[-1].argmax())
-''', hints=("Ablate the previous-token head of layer 0 (`ablate=[(0, h)]`) and read the induction head's pattern "
-            "`t.pattern(1, h_ind)`.",
-            "The last row, `[-1]`, is the attention of the last token; `.argmax()` gives the position."))
+def solve_6_2():
+    import attnlab
+    from attnlab.course.lesson06 import SEED_EXAMPLE
+    model = attnlab.load("tiny-induction")
+    prev_h = int(attnlab.scores.previous_token(model)[0].argmax())
+    ind_h = int(attnlab.scores.induction(model)[1].argmax())
+    t = model.run(SEED_EXAMPLE, ablate=[(0, prev_h)])
+    answer = int(t.pattern(1, ind_h)[-1].argmax())
+    return answer
+
+
+@exercise("6.2", "where the induction head looks without its partner", wrong=4, solution=solve_6_2,
+          expects='a position in `t.tokens` (an int)',
+          hints=("Ablate the previous-token head of layer 0 (`ablate=[(0, h)]`) and read the induction head's pattern "
+                 "`t.pattern(1, h_ind)`.",
+                 "The last row, `[-1]`, is the attention of the last token; `.argmax()` gives the position."))
 def _(answer):
     tokens, row = _ablated_row()
     want = int(row.argmax())
@@ -132,15 +142,20 @@ def _second_copy(heads: tuple, start: int) -> float:
     return float(_model().run(repeated_text(), ablate=list(heads)).token_losses[start:].mean())
 
 
-@exercise("6.3", "the repeat's loss without the previous-token head", wrong=0.1, solution='''
-import attnlab
-from attnlab.course.lesson06 import N, repeated_text
-model = attnlab.load("tiny-induction")
-prev_h = int(attnlab.scores.previous_token(model)[0].argmax())
-t = model.run(repeated_text(), ablate=[(0, prev_h)])
-answer = float(t.token_losses[N + 1:].mean())
-''', hints=("Find the previous-token head of layer 0 with `attnlab.scores.previous_token(model)`.",
-            "Run `repeated_text()` with `ablate=[(0, h)]` and average `t.token_losses[N + 1:]`."))
+def solve_6_3():
+    import attnlab
+    from attnlab.course.lesson06 import N, repeated_text
+    model = attnlab.load("tiny-induction")
+    prev_h = int(attnlab.scores.previous_token(model)[0].argmax())
+    t = model.run(repeated_text(), ablate=[(0, prev_h)])
+    answer = float(t.token_losses[N + 1:].mean())
+    return answer
+
+
+@exercise("6.3", "the repeat's loss without the previous-token head", wrong=0.1, solution=solve_6_3,
+          expects='a mean loss in nats (a float)',
+          hints=("Find the previous-token head of layer 0 with `attnlab.scores.previous_token(model)`.",
+                 "Run `repeated_text()` with `ablate=[(0, h)]` and average `t.token_losses[N + 1:]`."))
 def _(answer):
     prev_head, _ = _heads()
     other = (0, 1 - prev_head[1])
@@ -166,13 +181,18 @@ def _(answer):
 
 
 # -- 6.4 ------------------------------------------------------------------------------------------
-@exercise("6.4", "an induction prompt of your own", wrong="P Q A B X Y S T", solution='''
-import attnlab
-answer = "K 3 m Q z 7 w D 3"
-print(attnlab.load("tiny-induction").run(answer).top_next(3))
-''', hints=("Write space-separated symbols (letters, digits) and end with a symbol that appeared exactly once "
-            "before, not right before the end.",
-            "Check your prompt with `model.run(text).top_next(3)` before answering."))
+def solve_6_4():
+    import attnlab
+    answer = "K 3 m Q z 7 w D 3"
+    print(attnlab.load("tiny-induction").run(answer).top_next(3))
+    return answer
+
+
+@exercise("6.4", "an induction prompt of your own", wrong="P Q A B X Y S T", solution=solve_6_4,
+          expects='a text of space-separated symbols (a string)',
+          hints=("Write space-separated symbols (letters, digits) and end with a symbol that appeared exactly once "
+                 "before, not right before the end.",
+                 "Check your prompt with `model.run(text).top_next(3)` before answering."))
 def _(answer):
     if not isinstance(answer, str):
         return False, "answer with a text of space-separated symbols, like \"K 3 m Q z 7 w D 3\"."

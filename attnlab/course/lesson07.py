@@ -35,7 +35,7 @@ def needle_accuracy(model, ablate=()) -> float:
     hits = []
     for prompt, answer in needle_prompts(model):
         first = model.tokenize(answer)[0]
-        hits.append(model.run(prompt, ablate=list(ablate), keep="none").top_next(1)[0][0] == first)
+        hits.append(model.run(prompt, ablate=list(ablate), record=False).top_next(1)[0][0] == first)
     return float(np.mean(hits))
 
 
@@ -56,10 +56,15 @@ def _accuracy(heads: tuple) -> float:
     return needle_accuracy(attnlab.load("smollm2"), heads)
 
 
-@exercise("7.1", "how many retrieval heads", wrong=270, solution='''
-import attnlab
-answer = int((attnlab.scores.retrieval(attnlab.load("smollm2")) > 0.1).sum())
-''', hints=("Wu et al. call a head a retrieval head when its retrieval score is above 0.1.",))
+def solve_7_1():
+    import attnlab
+    answer = int((attnlab.scores.retrieval(attnlab.load("smollm2")) > 0.1).sum())
+    return answer
+
+
+@exercise("7.1", "how many retrieval heads", wrong=270, solution=solve_7_1,
+          expects='a count of heads (an int)',
+          hints=("Wu et al. call a head a retrieval head when its retrieval score is above 0.1.",))
 def _(answer):
     ret = _scores()[0]
     want = int((ret > 0.1).sum())
@@ -68,14 +73,19 @@ def _(answer):
     return False, f"{answer!r} is not the count of heads with retrieval score above 0.1."
 
 
-@exercise("7.2", "needles without retrieval heads", wrong=1.0, solution='''
-import attnlab
-from attnlab.course.lesson07 import needle_accuracy, top_heads
-model = attnlab.load("smollm2")
-ret = attnlab.scores.retrieval(model)
-answer = needle_accuracy(model, ablate=top_heads(ret, 10))
-''', hints=("`top_heads(scores, 10)` lists the 10 highest-scoring heads.",
-            "`needle_accuracy(model, ablate=...)` runs every needle prompt with those heads switched off."))
+def solve_7_2():
+    import attnlab
+    from attnlab.course.lesson07 import needle_accuracy, top_heads
+    model = attnlab.load("smollm2")
+    ret = attnlab.scores.retrieval(model)
+    answer = needle_accuracy(model, ablate=top_heads(ret, 10))
+    return answer
+
+
+@exercise("7.2", "needles without retrieval heads", wrong=1.0, solution=solve_7_2,
+          expects='an accuracy between 0 and 1 (a float)',
+          hints=("`top_heads(scores, 10)` lists the 10 highest-scoring heads.",
+                 "`needle_accuracy(model, ablate=...)` runs every needle prompt with those heads switched off."))
 def _(answer):
     want = _accuracy(tuple(top_heads(_scores()[0], 10)))
     if not isinstance(answer, (float, int, np.floating)):
@@ -87,16 +97,21 @@ def _(answer):
     return False, f"{answer:.2f} is off; ablate the 10 heads with the highest retrieval score."
 
 
-@exercise("7.3", "which heads matter more for retrieval?", wrong="neither", solution='''
-import attnlab
-from attnlab.course.lesson07 import needle_accuracy, top_heads
-model = attnlab.load("smollm2")
-ret, local = attnlab.scores.retrieval(model), attnlab.scores.local_span(model)
-acc_ret = needle_accuracy(model, ablate=top_heads(ret, 10))
-acc_stream = needle_accuracy(model, ablate=top_heads(local, 10))
-answer = "retrieval" if acc_ret < acc_stream else "streaming"
-''', hints=("Compare the needle accuracy with the 10 most retrieval heads off against the 10 most streaming "
-            "(highest local-span score) heads off.",))
+def solve_7_3():
+    import attnlab
+    from attnlab.course.lesson07 import needle_accuracy, top_heads
+    model = attnlab.load("smollm2")
+    ret, local = attnlab.scores.retrieval(model), attnlab.scores.local_span(model)
+    acc_ret = needle_accuracy(model, ablate=top_heads(ret, 10))
+    acc_stream = needle_accuracy(model, ablate=top_heads(local, 10))
+    answer = "retrieval" if acc_ret < acc_stream else "streaming"
+    return answer
+
+
+@exercise("7.3", "which heads matter more for retrieval?", wrong="neither", solution=solve_7_3,
+          expects="'retrieval' or 'streaming'",
+          hints=("Compare the needle accuracy with the 10 most retrieval heads off against the 10 most streaming "
+                 "(highest local-span score) heads off.",))
 def _(answer):
     ret, local = _scores()
     acc_ret, acc_stream = _accuracy(tuple(top_heads(ret, 10))), _accuracy(tuple(top_heads(local, 10)))

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from . import exercise
+from .helpers import align
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "syntax"
 _LEAD = "Here are some short sentences."
@@ -30,19 +31,6 @@ def _model():
     return attnlab.load("smollm2")
 
 
-def _align(tokens, words):
-    spans, i, built = [[] for _ in words], 0, ""
-    for pos, tok in enumerate(tokens):
-        piece = tok.replace("##", "").strip().lower()
-        if tok in ("[CLS]", "[SEP]") or not piece:
-            continue
-        spans[i].append(pos)
-        built += piece
-        if built == words[i].lower():
-            i, built = i + 1, ""
-    return spans
-
-
 @cache
 def _det_accuracy():
     """Per-head accuracy on det arcs seen from the noun, [layers, heads], and the previous-word baseline."""
@@ -53,7 +41,7 @@ def _det_accuracy():
     for first in range(0, len(sentences), 10):
         group = sentences[first:first + 10]
         t = model.run(" ".join([_LEAD] + [s["text"] for s in group]))
-        spans = _align(t.tokens, lead + [w for s in group for w in s["words"]])[len(lead):]
+        spans = align(t.tokens, lead + [w for s in group for w in s["words"]])[len(lead):]
         P = t.patterns()
         for s in group:
             n = len(s["words"])
@@ -75,10 +63,10 @@ def _there_accuracy():
     model = _model()
     wins = []
     for good, bad in THERE_PAIRS:
-        lg = -model.run(_BOS + good, keep="none").token_losses.sum()
-        lb = -model.run(_BOS + bad, keep="none").token_losses.sum()
+        lg = -model.run(_BOS + good, record=False).token_losses.sum()
+        lb = -model.run(_BOS + bad, record=False).token_losses.sum()
         wins.append(bool(lg > lb))
-    plain = [bool(model.run(g, keep="none").token_losses.sum() < model.run(b, keep="none").token_losses.sum())
+    plain = [bool(model.run(g, record=False).token_losses.sum() < model.run(b, record=False).token_losses.sum())
              for g, b in THERE_PAIRS]
     return float(np.mean(wins)), wins, float(np.mean(plain))
 
@@ -89,48 +77,45 @@ def _as_head(answer):
     return None
 
 
-@exercise("8.1", "the determiner head", wrong=(0, 0), solution='''
-import json
-from importlib.resources import files
-import numpy as np
-import attnlab
+def solve_8_1():
+    import json
+    from importlib.resources import files
 
-model = attnlab.load("smollm2")
-sentences = json.loads((files("attnlab") / "data" / "syntax" / "sentences.json").read_text())
-LEAD = "Here are some short sentences."
-lead = ["Here", "are", "some", "short", "sentences", "."]
+    import numpy as np
 
-def align(tokens, words):
-    spans, i, built = [[] for _ in words], 0, ""
-    for pos, tok in enumerate(tokens):
-        piece = tok.strip().lower()
-        if not piece:
-            continue
-        spans[i].append(pos)
-        built += piece
-        if built == words[i].lower():
-            i, built = i + 1, ""
-    return spans
+    import attnlab
+    from attnlab.course.helpers import align
 
-hits = []                                            # one [layers, heads] array per det arc
-for first in range(0, len(sentences), 10):           # the same paragraphs as in the lesson
-    group = sentences[first:first + 10]
-    t = model.run(" ".join([LEAD] + [s["text"] for s in group]))
-    spans = align(t.tokens, lead + [w for s in group for w in s["words"]])[len(lead):]
-    P = t.patterns()
-    for s in group:
-        sp, spans = spans[:len(s["words"])], spans[len(s["words"]):]
-        for i, (h, rel) in enumerate(zip(s["heads"], s["rels"])):
-            if rel == "det":
-                noun = h - 1                         # query: the noun's last token; keys: earlier words
-                row = P[:, :, sp[noun][-1], :]
-                A = np.stack([row[:, :, sp[j]].sum(-1) for j in range(noun)], axis=-1)
-                hits.append(A.argmax(-1) == i)
-acc = np.mean(hits, axis=0)
-answer = tuple(int(x) for x in np.unravel_index(acc.argmax(), acc.shape))
-''', hints=("Keep the records with `r['rel'] == 'det'` (they are all seen head → dependent) and average their "
-            "`hit` arrays: you get one accuracy per head, an array [30, 9].",
-            "`np.unravel_index(acc.argmax(), acc.shape)` turns the best flat index into (layer, head)."))
+    model = attnlab.load("smollm2")
+    sentences = json.loads((files("attnlab") / "data" / "syntax" / "sentences.json").read_text())
+    LEAD = "Here are some short sentences."
+    lead = ["Here", "are", "some", "short", "sentences", "."]
+
+
+    hits = []                                            # one [layers, heads] array per det arc
+    for first in range(0, len(sentences), 10):           # the same paragraphs as in the lesson
+        group = sentences[first:first + 10]
+        t = model.run(" ".join([LEAD] + [s["text"] for s in group]))
+        spans = align(t.tokens, lead + [w for s in group for w in s["words"]])[len(lead):]
+        P = t.patterns()
+        for s in group:
+            sp, spans = spans[:len(s["words"])], spans[len(s["words"]):]
+            for i, (h, rel) in enumerate(zip(s["heads"], s["rels"], strict=True)):
+                if rel == "det":
+                    noun = h - 1                         # query: the noun's last token; keys: earlier words
+                    row = P[:, :, sp[noun][-1], :]
+                    A = np.stack([row[:, :, sp[j]].sum(-1) for j in range(noun)], axis=-1)
+                    hits.append(A.argmax(-1) == i)
+    acc = np.mean(hits, axis=0)
+    answer = tuple(int(x) for x in np.unravel_index(acc.argmax(), acc.shape))
+    return answer
+
+
+@exercise("8.1", "the determiner head", wrong=(0, 0), solution=solve_8_1,
+          expects='a (layer, head) pair of ints',
+          hints=("Keep the records with `r['rel'] == 'det'` (they are all seen head → dependent) and average their "
+                 "`hit` arrays: you get one accuracy per head, an array [30, 9].",
+                 "`np.unravel_index(acc.argmax(), acc.shape)` turns the best flat index into (layer, head)."))
 def _(answer):
     acc, base, n = _det_accuracy()
     pair = _as_head(answer)
@@ -152,28 +137,33 @@ def _(answer):
                    f"the best head gets {best:.0%}.{runner}")
 
 
-@exercise("8.2", "existential 'there' minimal pairs", wrong=8, solution='''
-import attnlab
-model = attnlab.load("smollm2")
-there_pairs = [
-    ("There is a cat in the garden.", "There are a cat in the garden."),
-    ("There are two cats in the garden.", "There is two cats in the garden."),
-    ("There was a problem with the car.", "There were a problem with the car."),
-    ("There were many people at the party.", "There was many people at the party."),
-    ("There is some milk in the fridge.", "There are some milk in the fridge."),
-    ("There are three books on the shelf.", "There is three books on the shelf."),
-    ("There was one apple left.", "There were one apple left."),
-    ("There were no chairs in the room.", "There was no chairs in the room."),
-]
+def solve_8_2():
+    import attnlab
+    model = attnlab.load("smollm2")
+    there_pairs = [
+        ("There is a cat in the garden.", "There are a cat in the garden."),
+        ("There are two cats in the garden.", "There is two cats in the garden."),
+        ("There was a problem with the car.", "There were a problem with the car."),
+        ("There were many people at the party.", "There was many people at the party."),
+        ("There is some milk in the fridge.", "There are some milk in the fridge."),
+        ("There are three books on the shelf.", "There is three books on the shelf."),
+        ("There was one apple left.", "There were one apple left."),
+        ("There were no chairs in the room.", "There was no chairs in the room."),
+    ]
 
-def logprob(text):                                   # as in the lesson: start with <|endoftext|>
-    return -model.run("<|endoftext|>" + text, keep="none").token_losses.sum()
+    def logprob(text):                                   # as in the lesson: start with <|endoftext|>
+        return -model.run("<|endoftext|>" + text, record=False).token_losses.sum()
 
-answer = sum(logprob(good) > logprob(bad) for good, bad in there_pairs) / len(there_pairs)
-''', hints=("Score each sentence as in the lesson: run `'<|endoftext|>' + sentence` and take "
-            "`-t.token_losses.sum()`.",
-            "Count the pairs where the first (grammatical) sentence scores higher, then divide by the number of "
-            "pairs."))
+    answer = sum(logprob(good) > logprob(bad) for good, bad in there_pairs) / len(there_pairs)
+    return answer
+
+
+@exercise("8.2", "existential 'there' minimal pairs", wrong=8, solution=solve_8_2,
+          expects='an accuracy between 0 and 1 (a float)',
+          hints=("Score each sentence as in the lesson: run `'<|endoftext|>' + sentence` and take "
+                 "`-t.token_losses.sum()`.",
+                 "Count the pairs where the first (grammatical) sentence scores higher, then divide by the number of "
+                 "pairs."))
 def _(answer):
     acc, wins, plain = _there_accuracy()
     n = len(THERE_PAIRS)
@@ -196,14 +186,19 @@ def _(answer):
                    "do not average them.")
 
 
-@exercise("8.3", "a subject cannot see its verb", wrong=0.5, solution='''
-import attnlab
-model = attnlab.load("smollm2")
-t = model.run("The cat sat on the mat.")
-cat, sat = t.tokens.index(" cat"), t.tokens.index(" sat")
-answer = float(t.patterns()[:, :, cat, sat].max())      # row = query " cat", column = key " sat"
-''', hints=("`t.patterns()` is [layer, head, query, key]; the query is ' cat', the key is ' sat'.",
-            "Take the max over every layer and head."))
+def solve_8_3():
+    import attnlab
+    model = attnlab.load("smollm2")
+    t = model.run("The cat sat on the mat.")
+    cat, sat = t.tokens.index(" cat"), t.tokens.index(" sat")
+    answer = float(t.patterns()[:, :, cat, sat].max())      # row = query " cat", column = key " sat"
+    return answer
+
+
+@exercise("8.3", "a subject cannot see its verb", wrong=0.5, solution=solve_8_3,
+          expects='an attention weight between 0 and 1 (a float)',
+          hints=("`t.patterns()` is [layer, head, query, key]; the query is ' cat', the key is ' sat'.",
+                 "Take the max over every layer and head."))
 def _(answer):
     t = _model().run("The cat sat on the mat.")
     P = t.patterns()

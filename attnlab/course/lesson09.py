@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from . import exercise
+from .helpers import pack
 
 _TASKS = Path(__file__).resolve().parent.parent / "data" / "function_tasks.json"
 _TEMPLATE = '\nThe word "{x}" means'
@@ -29,19 +30,6 @@ def _tasks():
     return json.loads(_TASKS.read_text())
 
 
-def _pack(model, prompts):
-    import attnlab
-    ids, blocks, starts, last = [], [], [], []
-    for p in prompts:
-        start = len(ids)
-        ids += model.encode(p)
-        starts.append(start)
-        last.append(len(ids) - 1)
-        if start:
-            blocks.append(attnlab.Block(heads="all", query=list(range(start, len(ids))), key=list(range(start))))
-    return ids, (blocks or None), starts, last
-
-
 def _vector(model, train, k=5, n=10):
     """The lesson's recipe: mean last-token residual of few-shot prompts minus that of the first ':' (zero-shot)."""
     prompts = []
@@ -49,7 +37,7 @@ def _vector(model, train, k=5, n=10):
         demos = [train[(i + j) % len(train)] for j in range(k)]
         x, _ = train[(i + k) % len(train)]
         prompts.append("\n" + "".join(f"{a}: {b}\n" for a, b in demos) + f"{x}:")
-    ids, blocks, starts, last = _pack(model, prompts)
+    ids, blocks, starts, last = pack(model, prompts)
     t = model.run(ids, block=blocks)
     colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts, strict=True)]
     resid = np.stack([t.resid(layer) for layer in range(model.n_layers + 1)])
@@ -58,9 +46,9 @@ def _vector(model, train, k=5, n=10):
 
 def _accuracy(model, test, vector=None, layer=None, template="\n{x}:"):
     import attnlab
-    ids, blocks, _, last = _pack(model, [template.format(x=x) for x, _ in test])
+    ids, blocks, _, last = pack(model, [template.format(x=x) for x, _ in test])
     add = None if vector is None else attnlab.Add(vector, layer=layer, position=last)
-    t = model.run(ids, block=blocks, add=add, keep="none")
+    t = model.run(ids, block=blocks, add=add, record=False)
     targets = np.array([model.encode(" " + y)[0] for _, y in test])
     return float((t.logits[last].argmax(-1).numpy() == targets).mean())
 
@@ -92,46 +80,44 @@ def _is_number(x):
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
-@exercise("9.1", "a vector in a sentence", wrong=(0.0, 0.0), solution='''
-import json
-from importlib.resources import files
-import numpy as np
-import attnlab
+def solve_9_1():
+    import json
+    from importlib.resources import files
 
-model = attnlab.load("smollm2")
-task = json.loads((files("attnlab") / "data" / "function_tasks.json").read_text())["singular_plural"]
+    import numpy as np
 
-def pack(prompts):                      # prompts end to end, kept apart by attention knockout
-    ids, blocks, starts, last = [], [], [], []
-    for p in prompts:
-        start = len(ids)
-        ids += model.encode(p)
-        starts.append(start)
-        last.append(len(ids) - 1)
-        if start:
-            blocks.append(attnlab.Block(heads="all", query=list(range(start, len(ids))), key=list(range(start))))
-    return ids, blocks or None, starts, last
+    import attnlab
+    from attnlab.course.helpers import pack
 
-# the function vector at layer 22, built as in the lesson
-train = task["train"]
-prompts = ["\\n" + "".join(f"{a}: {b}\\n" for a, b in [train[(i + j) % len(train)] for j in range(5)])
-           + f"{train[(i + 5) % len(train)][0]}:" for i in range(10)]
-ids, blocks, starts, last = pack(prompts)
-r = model.run(ids, block=blocks).resid(22)
-colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts)]
-vector = r[last].mean(0) - r[colon].mean(0)
+    model = attnlab.load("smollm2")
+    task = json.loads((files("attnlab") / "data" / "function_tasks.json").read_text())["singular_plural"]
 
-def accuracy(add_vector):
-    ids, blocks, _, last = pack(['\\nThe word "' + x + '" means' for x, _ in task["test"]])
-    add = attnlab.Add(vector, layer=22, position=last) if add_vector else None
-    t = model.run(ids, block=blocks, add=add, keep="none")
-    targets = np.array([model.encode(" " + y)[0] for _, y in task["test"]])
-    return float((t.logits[last].argmax(-1).numpy() == targets).mean())
 
-answer = (accuracy(False), accuracy(True))
-''', hints=("Reuse the lesson's helpers: `zero_shot(tasks['singular_plural']['test'], template=...)` gives the "
-            "accuracy without a vector; pass `vectors['singular_plural'][22], 22` to add it.",
-            "The template string is '\\nThe word \"{x}\" means' (with the leading newline)."))
+    # the function vector at layer 22, built as in the lesson
+    train = task["train"]
+    prompts = ["\n" + "".join(f"{a}: {b}\n" for a, b in [train[(i + j) % len(train)] for j in range(5)])
+               + f"{train[(i + 5) % len(train)][0]}:" for i in range(10)]
+    ids, blocks, starts, last = pack(model, prompts)
+    r = model.run(ids, block=blocks).resid(22)
+    colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts, strict=True)]
+    vector = r[last].mean(0) - r[colon].mean(0)
+
+    def accuracy(add_vector):
+        ids, blocks, _, last = pack(model, ['\nThe word "' + x + '" means' for x, _ in task["test"]])
+        add = attnlab.Add(vector, layer=22, position=last) if add_vector else None
+        t = model.run(ids, block=blocks, add=add, record=False)
+        targets = np.array([model.encode(" " + y)[0] for _, y in task["test"]])
+        return float((t.logits[last].argmax(-1).numpy() == targets).mean())
+
+    answer = (accuracy(False), accuracy(True))
+    return answer
+
+
+@exercise("9.1", "a vector in a sentence", wrong=(0.0, 0.0), solution=solve_9_1,
+          expects='a pair of accuracies (without the vector, with it)',
+          hints=("Reuse the lesson's helpers: `zero_shot(tasks['singular_plural']['test'], template=...)` gives the "
+                 "accuracy without a vector; pass `vectors['singular_plural'][22], 22` to add it.",
+                 "The template string is '\\nThe word \"{x}\" means' (with the leading newline)."))
 def _(answer):
     without, with_, plain_format = _plural_template()
     if not isinstance(answer, (tuple, list)) or len(answer) != 2 or not all(_is_number(a) for a in answer):
@@ -152,44 +138,42 @@ def _(answer):
                    "singular_plural.")
 
 
-@exercise("9.2", "the best layer for the antonym vector", wrong=22, solution='''
-import json
-from importlib.resources import files
-import numpy as np
-import attnlab
+def solve_9_2():
+    import json
+    from importlib.resources import files
 
-model = attnlab.load("smollm2")
-task = json.loads((files("attnlab") / "data" / "function_tasks.json").read_text())["antonym"]
+    import numpy as np
 
-def pack(prompts):
-    ids, blocks, starts, last = [], [], [], []
-    for p in prompts:
-        start = len(ids)
-        ids += model.encode(p)
-        starts.append(start)
-        last.append(len(ids) - 1)
-        if start:
-            blocks.append(attnlab.Block(heads="all", query=list(range(start, len(ids))), key=list(range(start))))
-    return ids, blocks or None, starts, last
+    import attnlab
+    from attnlab.course.helpers import pack
 
-train = task["train"]
-prompts = ["\\n" + "".join(f"{a}: {b}\\n" for a, b in [train[(i + j) % len(train)] for j in range(5)])
-           + f"{train[(i + 5) % len(train)][0]}:" for i in range(10)]
-ids, blocks, starts, last = pack(prompts)
-t = model.run(ids, block=blocks)
-colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts)]
+    model = attnlab.load("smollm2")
+    task = json.loads((files("attnlab") / "data" / "function_tasks.json").read_text())["antonym"]
 
-ids, blocks, _, last_test = pack([f"\\n{x}:" for x, _ in task["test"]])
-targets = np.array([model.encode(" " + y)[0] for _, y in task["test"]])
-accuracy = {}
-for layer in range(14, 27):
-    r = t.resid(layer)
-    vector = r[last].mean(0) - r[colon].mean(0)
-    run = model.run(ids, block=blocks, keep="none", add=attnlab.Add(vector, layer=layer, position=last_test))
-    accuracy[layer] = float((run.logits[last_test].argmax(-1).numpy() == targets).mean())
-answer = max(accuracy, key=accuracy.get)
-''', hints=("Loop over layers 14..26: `zero_shot(tasks['antonym']['test'], vectors['antonym'][layer], layer)[1]`.",
-            "Keep the layer with the highest accuracy (any of several tied layers is accepted)."))
+
+    train = task["train"]
+    prompts = ["\n" + "".join(f"{a}: {b}\n" for a, b in [train[(i + j) % len(train)] for j in range(5)])
+               + f"{train[(i + 5) % len(train)][0]}:" for i in range(10)]
+    ids, blocks, starts, last = pack(model, prompts)
+    t = model.run(ids, block=blocks)
+    colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts, strict=True)]
+
+    ids, blocks, _, last_test = pack(model, [f"\n{x}:" for x, _ in task["test"]])
+    targets = np.array([model.encode(" " + y)[0] for _, y in task["test"]])
+    accuracy = {}
+    for layer in range(14, 27):
+        r = t.resid(layer)
+        vector = r[last].mean(0) - r[colon].mean(0)
+        run = model.run(ids, block=blocks, record=False, add=attnlab.Add(vector, layer=layer, position=last_test))
+        accuracy[layer] = float((run.logits[last_test].argmax(-1).numpy() == targets).mean())
+    answer = max(accuracy, key=accuracy.get)
+    return answer
+
+
+@exercise("9.2", "the best layer for the antonym vector", wrong=22, solution=solve_9_2,
+          expects='a layer number (an int)',
+          hints=("Loop over layers 14..26: `zero_shot(tasks['antonym']['test'], vectors['antonym'][layer], layer)[1]`.",
+                 "Keep the layer with the highest accuracy (any of several tied layers is accepted)."))
 def _(answer):
     acc = _antonym_layers()
     best = max(acc.values())
@@ -205,38 +189,33 @@ def _(answer):
                    "14 to 26, not only the ones in the sweep.")
 
 
-@exercise("9.3", "a vector for a new task", wrong=(22, np.zeros(576, dtype=np.float32)), solution='''
-import numpy as np
-import attnlab
+def solve_9_3():
+    import attnlab
+    from attnlab.course.helpers import pack
 
-model = attnlab.load("smollm2")
-comparative_train = [["big", "bigger"], ["small", "smaller"], ["fast", "faster"], ["tall", "taller"],
-                     ["old", "older"], ["young", "younger"], ["long", "longer"], ["cold", "colder"],
-                     ["hard", "harder"], ["strong", "stronger"]]
+    model = attnlab.load("smollm2")
+    comparative_train = [["big", "bigger"], ["small", "smaller"], ["fast", "faster"], ["tall", "taller"],
+                         ["old", "older"], ["young", "younger"], ["long", "longer"], ["cold", "colder"],
+                         ["hard", "harder"], ["strong", "stronger"]]
 
-def pack(prompts):
-    ids, blocks, starts, last = [], [], [], []
-    for p in prompts:
-        start = len(ids)
-        ids += model.encode(p)
-        starts.append(start)
-        last.append(len(ids) - 1)
-        if start:
-            blocks.append(attnlab.Block(heads="all", query=list(range(start, len(ids))), key=list(range(start))))
-    return ids, blocks or None, starts, last
 
-train = comparative_train
-prompts = ["\\n" + "".join(f"{a}: {b}\\n" for a, b in [train[(i + j) % len(train)] for j in range(5)])
-           + f"{train[(i + 5) % len(train)][0]}:" for i in range(10)]
-ids, blocks, starts, last = pack(prompts)
-layer = 22                              # where the lesson's vectors worked best
-r = model.run(ids, block=blocks).resid(layer)
-colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts)]
-answer = (layer, r[last].mean(0) - r[colon].mean(0))
-''', hints=("Use the lesson's helper: `vector, few_shot_acc = task_vector(comparative_train)` gives the vector at "
-            "every layer, an array [31, 576].",
-            "Pick a layer where the lesson's vectors worked best, e.g. the `best layer` column of the table, "
-            "and answer `(layer, vectors_of_new_task[layer])`."))
+    train = comparative_train
+    prompts = ["\n" + "".join(f"{a}: {b}\n" for a, b in [train[(i + j) % len(train)] for j in range(5)])
+               + f"{train[(i + 5) % len(train)][0]}:" for i in range(10)]
+    ids, blocks, starts, last = pack(model, prompts)
+    layer = 22                              # where the lesson's vectors worked best
+    r = model.run(ids, block=blocks).resid(layer)
+    colon = [s + len(model.encode(p[:p.index(":") + 1])) - 1 for s, p in zip(starts, prompts, strict=True)]
+    answer = (layer, r[last].mean(0) - r[colon].mean(0))
+    return answer
+
+
+@exercise("9.3", "a vector for a new task", wrong=(22, np.zeros(576, dtype=np.float32)), solution=solve_9_3,
+          expects='a pair (layer, vector): an int and an array of 576 numbers',
+          hints=("Use the lesson's helper: `vector, few_shot_acc = task_vector(comparative_train)` gives the vector at "
+                 "every layer, an array [31, 576].",
+                 "Pick a layer where the lesson's vectors worked best, e.g. the `best layer` column of the table, "
+                 "and answer `(layer, vectors_of_new_task[layer])`."))
 def _(answer):
     model = _model()
     if not isinstance(answer, (tuple, list)) or len(answer) != 2:

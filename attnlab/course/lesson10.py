@@ -52,14 +52,19 @@ def _accuracy(name: str) -> dict:
     return attnlab.tiny.parity_accuracy(_load(name))
 
 
-@exercise("10.1", "the direct model on the longest strings", wrong=0.5, solution='''
-import attnlab
-direct = attnlab.load("tiny-parity-direct")
-answer = attnlab.tiny.parity_accuracy(direct, lengths=[12])[12]
-''', hints=("`attnlab.tiny.parity_accuracy(model)` returns a dict: the pooled accuracy under \"all\" and one "
-            "entry per length.",
-            "Load the direct model, `attnlab.load(\"tiny-parity-direct\")`, and read the entry for length 12 "
-            "(the key is the int 12)."))
+def solve_10_1():
+    import attnlab
+    direct = attnlab.load("tiny-parity-direct")
+    answer = attnlab.tiny.parity_accuracy(direct, lengths=[12])[12]
+    return answer
+
+
+@exercise("10.1", "the direct model on the longest strings", wrong=0.5, solution=solve_10_1,
+          expects='an accuracy between 0 and 1 (a float)',
+          hints=("`attnlab.tiny.parity_accuracy(model)` returns a dict: the pooled accuracy under \"all\" and one "
+                 "entry per length.",
+                 "Load the direct model, `attnlab.load(\"tiny-parity-direct\")`, and read the entry for length 12 "
+                 "(the key is the int 12)."))
 def _(answer):
     acc, cot = _accuracy("tiny-parity-direct"), _accuracy("tiny-parity-cot")
     want = acc[12]
@@ -93,22 +98,27 @@ def _colon_weights(x: str) -> dict:
             for layer in range(model.n_layers) for head in range(model.n_heads)}
 
 
-@exercise("10.2", "which head looks at the colon", wrong=(0, 0), solution='''
-import attnlab
-from attnlab.course.lesson10 import EXERCISE_X, cot_text
-cot = attnlab.load("tiny-parity-cot")
-n = len(EXERCISE_X)
-t = cot.run(cot_text(EXERCISE_X))
-on_colon = {}
-for layer in range(cot.n_layers):
-    for head in range(cot.n_heads):
-        rows = t.pattern(layer, head)[n + 1:2 * n + 1]   # queries ":" and s_1 .. s_{n-1}: their next token is s_t
-        on_colon[(layer, head)] = rows[:, n + 1].mean()  # the colon sits at position n + 1
-answer = max(on_colon, key=on_colon.get)
-''', hints=("The queries whose next token is s_t are positions n+1 (\":\") to 2n: the rows `[n + 1:2 * n + 1]` of "
-            "`t.pattern(layer, head)`, with n = len(EXERCISE_X). The colon is the column n + 1 (`<bos>` is 0).",
-            "Loop over the four (layer, head) pairs, average `rows[:, n + 1]` for each, and answer the pair with "
-            "the largest mean."))
+def solve_10_2():
+    import attnlab
+    from attnlab.course.lesson10 import EXERCISE_X, cot_text
+    cot = attnlab.load("tiny-parity-cot")
+    n = len(EXERCISE_X)
+    t = cot.run(cot_text(EXERCISE_X))
+    on_colon = {}
+    for layer in range(cot.n_layers):
+        for head in range(cot.n_heads):
+            rows = t.pattern(layer, head)[n + 1:2 * n + 1]   # queries ":" and s_1 .. s_{n-1}: their next token is s_t
+            on_colon[(layer, head)] = rows[:, n + 1].mean()  # the colon sits at position n + 1
+    answer = max(on_colon, key=on_colon.get)
+    return answer
+
+
+@exercise("10.2", "which head looks at the colon", wrong=(0, 0), solution=solve_10_2,
+          expects='a (layer, head) pair of ints',
+          hints=("The queries whose next token is s_t are positions n+1 (\":\") to 2n: the rows `[n + 1:2 * n + 1]` of "
+                 "`t.pattern(layer, head)`, with n = len(EXERCISE_X). The colon is the column n + 1 (`<bos>` is 0).",
+                 "Loop over the four (layer, head) pairs, average `rows[:, n + 1]` for each, and answer the pair with "
+                 "the largest mean."))
 def _(answer):
     weights = _colon_weights(EXERCISE_X)
     ranked = sorted(weights, key=weights.get, reverse=True)
@@ -140,14 +150,19 @@ def _writes(x: str) -> str:
     return "".join(t.tokens[t.n_prompt:])
 
 
-@exercise("10.3", "a chain of thought of your own", wrong="110011:100011", solution='''
-import attnlab
-cot = attnlab.load("tiny-parity-cot")
-x = "1011100101"
-t = cot.generate(x + ":", max_new_tokens=len(x))
-answer = "".join(t.tokens[1:])      # everything after <bos>: the input, ":" and the tape the model wrote
-''', hints=("`cot.generate(x + \":\", max_new_tokens=len(x))` lets the model write one tape bit per input bit.",
-            "Join the generated trace's tokens after `<bos>`: `\"\".join(t.tokens[1:])`."))
+def solve_10_3():
+    import attnlab
+    cot = attnlab.load("tiny-parity-cot")
+    x = "1011100101"
+    t = cot.generate(x + ":", max_new_tokens=len(x))
+    answer = "".join(t.tokens[1:])      # everything after <bos>: the input, ":" and the tape the model wrote
+    return answer
+
+
+@exercise("10.3", "a chain of thought of your own", wrong="110011:100011", solution=solve_10_3,
+          expects='a text like "1011100101:1101000110" (the input, \':\' and the model\'s tape)',
+          hints=("`cot.generate(x + \":\", max_new_tokens=len(x))` lets the model write one tape bit per input bit.",
+                 "Join the generated trace's tokens after `<bos>`: `\"\".join(t.tokens[1:])`."))
 def _(answer):
     if not isinstance(answer, str):
         return False, "answer with a text like \"1011100101:1101000110\" (the input, \":\" and the model's tape)."
@@ -197,29 +212,35 @@ def _all_steps(heads: tuple) -> float:
     model, right = _load(), []
     for x in random_inputs():
         text, n = cot_text(x), len(x)
-        logits = model.run(text, ablate=list(heads), keep="none").logits[n + 1:2 * n + 1, 1:3].argmax(-1).numpy()
+        logits = model.run(text, ablate=list(heads), record=False).logits[n + 1:2 * n + 1, 1:3].argmax(-1).numpy()
         right += list(logits == np.array([int(b) for b in running_parity(x)]))
     return float(np.mean(right))
 
 
-@exercise("10.4", "the first step without one layer", wrong=(0.5, 0.5), solution='''
-import numpy as np
-import attnlab
-from attnlab.course.lesson10 import random_inputs
-cot = attnlab.load("tiny-parity-cot")
+def solve_10_4():
+    import numpy as np
 
-def first_bit_accuracy(layer):
-    heads = [(layer, h) for h in range(cot.n_heads)]       # both heads of the layer
-    right = [cot.generate(x + ":", max_new_tokens=1, ablate=heads).tokens[-1] == x[0] for x in random_inputs()]
-    return float(np.mean(right))
+    import attnlab
+    from attnlab.course.lesson10 import random_inputs
+    cot = attnlab.load("tiny-parity-cot")
 
-answer = (first_bit_accuracy(1), first_bit_accuracy(0))
-''', hints=("The first tape bit is s_1 = x_1 (the parity of one bit is the bit). "
-            "`cot.generate(x + \":\", max_new_tokens=1, ablate=[(1, 0), (1, 1)])` writes it with both layer-1 "
-            "heads off; its last token is the bit written.",
-            "Count the strings of `random_inputs()` where that bit equals `x[0]`, once with "
-            "`ablate=[(1, 0), (1, 1)]` and once with `ablate=[(0, 0), (0, 1)]`; answer the pair "
-            "(layer 1 off, layer 0 off)."))
+    def first_bit_accuracy(layer):
+        heads = [(layer, h) for h in range(cot.n_heads)]       # both heads of the layer
+        right = [cot.generate(x + ":", max_new_tokens=1, ablate=heads).tokens[-1] == x[0] for x in random_inputs()]
+        return float(np.mean(right))
+
+    answer = (first_bit_accuracy(1), first_bit_accuracy(0))
+    return answer
+
+
+@exercise("10.4", "the first step without one layer", wrong=(0.5, 0.5), solution=solve_10_4,
+          expects='a pair of accuracies (layer 1 ablated, layer 0 ablated)',
+          hints=("The first tape bit is s_1 = x_1 (the parity of one bit is the bit). "
+                 "`cot.generate(x + \":\", max_new_tokens=1, ablate=[(1, 0), (1, 1)])` writes it with both layer-1 "
+                 "heads off; its last token is the bit written.",
+                 "Count the strings of `random_inputs()` where that bit equals `x[0]`, once with "
+                 "`ablate=[(1, 0), (1, 1)]` and once with `ablate=[(0, 0), (0, 1)]`; answer the pair "
+                 "(layer 1 off, layer 0 off)."))
 def _(answer):
     l1, l0 = _first_bit(_layer(1)), _first_bit(_layer(0))
     if _is_number(answer):

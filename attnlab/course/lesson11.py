@@ -6,6 +6,7 @@ from functools import cache
 import numpy as np
 
 from . import exercise
+from .helpers import direct_effects_with_norm_of
 
 IO, S = " Mary", " John"
 TEMPLATE = "When{io} and{s} went to the store,{s} gave a drink to"
@@ -43,26 +44,6 @@ def _head_writes(model, trace, layer: int, head: int, position: int) -> np.ndarr
     return w_o @ trace.head_output(layer, head)[position].astype(np.float32)
 
 
-def direct_effects(model, trace, good: str, bad: str, position: int = -1, norm_from=None) -> np.ndarray:
-    """Direct effect of every head on logit(good) - logit(bad) at ``position``, numpy [n_layers, n_heads].
-
-    A head adds ``W_O z`` to the residual stream. Pushed straight through the final norm (its scale frozen at
-    its value in the run ``norm_from``, by default ``trace`` itself) and the unembedding, that vector changes
-    the logit difference by
-
-        direct effect = (W_O z) * (gamma / rms(final residual)) . (W_U[good] - W_U[bad])
-
-    Only the head's own path to the logits counts: what later heads and MLPs do with its output is left out.
-    (Written for Llama-style models such as SmolLM2, whose weights sit in ``model.module``.)
-    """
-    scale = _final_norm(model, (trace if norm_from is None else norm_from).resid(model.n_layers)[position])
-    w_u = model.module.lm_head.weight
-    ids = [model.encode(good)[0], model.encode(bad)[0]]
-    direction = (w_u[ids[0]] - w_u[ids[1]]).detach().float().numpy() * scale
-    return np.array([[_head_writes(model, trace, layer, head, position) @ direction
-                      for head in range(model.n_heads)] for layer in range(model.n_layers)])
-
-
 def head_writes(model, trace, layer: int, head: int, k: int = 5, position: int = -1):
     """The ``k`` tokens whose logits the head's output raises most, and the ``k`` it lowers most (a logit lens
     on one head: its output through the final norm and the unembedding, centred over the vocabulary)."""
@@ -76,8 +57,9 @@ def head_writes(model, trace, layer: int, head: int, k: int = 5, position: int =
 def name_movers(model, trace, io_position: int, attention: float = 0.3, direct: float = 0.3, good=IO, bad=S):
     """Heads that attend from the last token to the indirect object (weight > ``attention``) and push the
     logit difference up directly (direct effect > ``direct``): the name movers of Wang et al. (2022)."""
+    import attnlab
     to_io = trace.patterns()[:, :, -1, io_position]
-    de = direct_effects(model, trace, good, bad)
+    de = np.asarray(attnlab.direct_effects(trace, good, bad))
     return [(layer, head) for layer in range(model.n_layers) for head in range(model.n_heads)
             if to_io[layer, head] > attention and de[layer, head] > direct]
 
@@ -134,17 +116,24 @@ def _is_number(answer) -> bool:
 
 
 # -- exercises ----------------------------------------------------------------------------------
-@exercise("11.1", "the head IOI cannot do without", wrong=(24, 4), solution='''
-import attnlab, numpy as np
-from attnlab.course.lesson11 import PROMPT
-model = attnlab.load("smollm2")
-sweep = attnlab.ablation_sweep(model, PROMPT, attnlab.logit_diff(" Mary", " John"))
-answer = tuple(int(i) for i in np.unravel_index(np.argmin(np.asarray(sweep)), sweep.shape))
-''', hints=("`attnlab.ablation_sweep(model, PROMPT, attnlab.logit_diff(' Mary', ' John'))` gives "
-            "logit difference (ablated) - logit difference (clean) for every head.",
-            "The head that hurts most has the most *negative* change: `np.argmin`, then `np.unravel_index`.",
-            "`Effects.top()` sorts by absolute value, so its first entry could be a head that *raises* the "
-            "logit difference."))
+def solve_11_1():
+    import numpy as np
+
+    import attnlab
+    from attnlab.course.lesson11 import PROMPT
+    model = attnlab.load("smollm2")
+    sweep = attnlab.ablation_sweep(model, PROMPT, attnlab.logit_diff(" Mary", " John"))
+    answer = tuple(int(i) for i in np.unravel_index(np.argmin(np.asarray(sweep)), sweep.shape))
+    return answer
+
+
+@exercise("11.1", "the head IOI cannot do without", wrong=(24, 4), solution=solve_11_1,
+          expects='a (layer, head) pair of ints',
+          hints=("`attnlab.ablation_sweep(model, PROMPT, attnlab.logit_diff(' Mary', ' John'))` gives "
+                 "logit difference (ablated) - logit difference (clean) for every head.",
+                 "The head that hurts most has the most *negative* change: `np.argmin`, then `np.unravel_index`.",
+                 "`Effects.top()` sorts by absolute value, so its first entry could be a head that *raises* the "
+                 "logit difference."))
 def _(answer):
     sweep = _sweep()
     best = _top(sweep, 1, sign=-1)[0]
@@ -174,17 +163,23 @@ def _(answer):
     return False, f"ablating head {head[0]}.{head[1]} changes the logit difference by only {value:+.2f}."
 
 
-@exercise("11.2", "patching three heads at once", wrong=1.065, solution='''
-import attnlab
-from attnlab.course.lesson11 import PROMPT, CORRUPTED
-model = attnlab.load("smollm2")
-ld = attnlab.logit_diff(" Mary", " John")
-per_head = attnlab.patch_heads(model, PROMPT, CORRUPTED, ld)
-top3 = [head for head, _ in per_head.top(3, absolute=False)]
-answer = attnlab.patch_fraction(model, PROMPT, CORRUPTED, ld, heads=top3)
-''', hints=("`attnlab.patch_heads(model, PROMPT, CORRUPTED, ld)` gives each head's restored fraction; "
-            "`.top(3, absolute=False)` lists the three largest (not the largest in absolute value).",
-            "`attnlab.patch_fraction(model, PROMPT, CORRUPTED, ld, heads=[...])` patches several heads in one run."))
+def solve_11_2():
+    import attnlab
+    from attnlab.course.lesson11 import CORRUPTED, PROMPT
+    model = attnlab.load("smollm2")
+    ld = attnlab.logit_diff(" Mary", " John")
+    per_head = attnlab.patch_heads(model, PROMPT, CORRUPTED, ld)
+    top3 = [head for head, _ in per_head.top(3, absolute=False)]
+    answer = attnlab.patch_fraction(model, PROMPT, CORRUPTED, ld, heads=top3)
+    return answer
+
+
+@exercise("11.2", "patching three heads at once", wrong=1.065, solution=solve_11_2,
+          expects='a restored fraction (a float)',
+          hints=("`attnlab.patch_heads(model, PROMPT, CORRUPTED, ld)` gives each head's restored fraction; "
+                 "`.top(3, absolute=False)` lists the three largest (not the largest in absolute value).",
+                 "`attnlab.patch_fraction(model, PROMPT, CORRUPTED, ld, heads=[...])` patches several heads in one "
+                 "run."))
 def _(answer):
     per_head = _patch_heads()
     top3 = tuple(_top(per_head, 3))
@@ -207,19 +202,26 @@ def _(answer):
     return False, f"{answer:.3f} is off: patch the three best heads of `patch_heads` together with `patch_fraction`."
 
 
-@exercise("11.3", "when the name leaves its position", wrong=20, solution='''
-import attnlab, numpy as np
-from attnlab.course.lesson11 import PROMPT, CORRUPTED
-model = attnlab.load("smollm2")
-r = attnlab.patch_resid(model, PROMPT, CORRUPTED, attnlab.logit_diff(" Mary", " John"))
-tokens = model.tokenize(PROMPT)
-s2 = len(tokens) - 1 - tokens[::-1].index(" John")     # the second " John"
-answer = int(np.argmax(np.asarray(r)[:, s2] < 0.5))
-''', hints=("`attnlab.patch_resid(model, PROMPT, CORRUPTED, ld)` returns [layer, position]; row l is the stream "
-            "entering block l.",
-            "The second name is the only token that differs between the prompts: find its position with "
-            "`model.tokenize`.",
-            "`np.argmax(column < 0.5)` is the first row where the condition holds."))
+def solve_11_3():
+    import numpy as np
+
+    import attnlab
+    from attnlab.course.lesson11 import CORRUPTED, PROMPT
+    model = attnlab.load("smollm2")
+    r = attnlab.patch_resid(model, PROMPT, CORRUPTED, attnlab.logit_diff(" Mary", " John"))
+    tokens = model.tokenize(PROMPT)
+    s2 = len(tokens) - 1 - tokens[::-1].index(" John")     # the second " John"
+    answer = int(np.argmax(np.asarray(r)[:, s2] < 0.5))
+    return answer
+
+
+@exercise("11.3", "when the name leaves its position", wrong=20, solution=solve_11_3,
+          expects='a layer number (an int)',
+          hints=("`attnlab.patch_resid(model, PROMPT, CORRUPTED, ld)` returns [layer, position]; row l is the stream "
+                 "entering block l.",
+                 "The second name is the only token that differs between the prompts: find its position with "
+                 "`model.tokenize`.",
+                 "`np.argmax(column < 0.5)` is the first row where the condition holds."))
 def _(answer):
     values = _patch_resid()
     tokens = _model().tokenize(PROMPT)
@@ -243,23 +245,33 @@ def _(answer):
     return False, f"at layer {answer} it is already below half, but it drops below half earlier."
 
 
-@exercise("11.4", "who takes over?", wrong=(23, 3), solution='''
-import attnlab, numpy as np
-from attnlab.course.lesson11 import PROMPT, direct_effects, name_movers
-model = attnlab.load("smollm2")
-t = model.run(PROMPT)
-movers = name_movers(model, t, io_position=t.tokens.index(" Mary"))
-before = direct_effects(model, t, " Mary", " John")
-after = direct_effects(model, model.run(PROMPT, ablate=movers), " Mary", " John", norm_from=t)
-rise = after - before
-for head in movers:
-    rise[head] = -np.inf                         # the ablated heads themselves drop to zero
-answer = tuple(int(i) for i in np.unravel_index(np.argmax(rise), rise.shape))
-''', hints=("Use `name_movers(model, t, io_position=...)` for the heads to ablate, and `direct_effects` on the "
-            "clean run and on the run with those heads ablated.",
-            "Freeze the final norm's scale at the clean run's (`norm_from=t`), as in the lesson.",
-            "Leave the ablated heads themselves out: their direct effect falls to zero.",
-            "A head can 'rise' from a negative direct effect towards zero: that counts."))
+def solve_11_4():
+    import numpy as np
+
+    import attnlab
+    from attnlab.course.helpers import direct_effects_with_norm_of
+    from attnlab.course.lesson11 import PROMPT, name_movers
+    model = attnlab.load("smollm2")
+    t = model.run(PROMPT)
+    movers = name_movers(model, t, io_position=t.tokens.index(" Mary"))
+    before = np.asarray(attnlab.direct_effects(t, " Mary", " John"))
+    without = model.run(PROMPT, ablate=movers)
+    after = direct_effects_with_norm_of(without, " Mary", " John", norm_of=t)   # the clean run's final-norm scale
+    rise = after - before
+    for head in movers:
+        rise[head] = -np.inf                         # the ablated heads themselves drop to zero
+    answer = tuple(int(i) for i in np.unravel_index(np.argmax(rise), rise.shape))
+    return answer
+
+
+@exercise("11.4", "who takes over?", wrong=(23, 3), solution=solve_11_4,
+          expects='a (layer, head) pair of ints',
+          hints=("Use `name_movers(model, t, io_position=...)` for the heads to ablate, and "
+                 "`attnlab.direct_effects` on the clean run and on the run with those heads ablated.",
+                 "Freeze the final norm's scale at the clean run's: "
+                 "`direct_effects_with_norm_of(without, ..., norm_of=t)`, as in the lesson.",
+                 "Leave the ablated heads themselves out: their direct effect falls to zero.",
+                 "A head can 'rise' from a negative direct effect towards zero: that counts."))
 def _(answer):
     before, after, movers = _backup()
     rise = after - before
@@ -288,9 +300,10 @@ def _(answer):
 
 @cache
 def _backup():
+    import attnlab
     model = _model()
     t = model.run(PROMPT)
     movers = name_movers(model, t, io_position=t.tokens.index(IO))
-    before = direct_effects(model, t, IO, S)
-    after = direct_effects(model, model.run(PROMPT, ablate=movers), IO, S, norm_from=t)
+    before = np.asarray(attnlab.direct_effects(t, IO, S))
+    after = direct_effects_with_norm_of(model.run(PROMPT, ablate=movers), IO, S, norm_of=t)
     return before, after, movers

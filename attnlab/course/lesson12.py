@@ -12,14 +12,21 @@ def _census():
     return attnlab.census(attnlab.load("smollm2"), progress=False)
 
 
-@exercise("12.1", "the busiest stage", wrong="expression preparation", solution='''
-import attnlab
-df = attnlab.census(attnlab.load("smollm2"))
-answer = df[df.stage != ""].stage.value_counts().idxmax()
-''', hints=("`df.stage` holds each head's survey stage ('' when its label has none).",
-            "`value_counts().idxmax()` names the most common value."))
+def solve_12_1():
+    import attnlab
+    df = attnlab.census(attnlab.load("smollm2"))
+    answer = df[df.stage != ""].stage.value_counts().idxmax()
+    return answer
+
+
+@exercise("12.1", "the busiest stage", wrong="expression preparation", solution=solve_12_1,
+          expects='the name of a stage (a string)',
+          hints=("`df.stage` holds each head's survey stage ('' when its label has none).",
+                 "`value_counts().idxmax()` names the most common value."))
 def _(answer):
     counts = _census().query("stage != ''").stage.value_counts()
+    if not isinstance(answer, str):
+        return False, f"answer with the name of a stage, a string: one of {list(counts.index)}."
     if answer == counts.idxmax():
         return True, f"{counts.idxmax()}: {counts.max()} heads. Full count: {dict(counts)}."
     if answer in counts:
@@ -27,11 +34,16 @@ def _(answer):
     return False, f"answer with one of the stage names: {list(counts.index)}."
 
 
-@exercise("12.2", "what is head 16.0?", wrong="induction", solution='''
-import attnlab
-df = attnlab.census(attnlab.load("smollm2"))
-answer = df.query("layer == 16 and head == 0").label.item()
-''', hints=("Filter the census with `df.query('layer == 16 and head == 0')`.",))
+def solve_12_2():
+    import attnlab
+    df = attnlab.census(attnlab.load("smollm2"))
+    answer = df.query("layer == 16 and head == 0").label.item()
+    return answer
+
+
+@exercise("12.2", "what is head 16.0?", wrong="induction", solution=solve_12_2,
+          expects='a census label (a string)',
+          hints=("Filter the census with `df.query('layer == 16 and head == 0')`.",))
 def _(answer):
     row = _census().query("layer == 16 and head == 0").iloc[0]
     if answer == row.label:
@@ -39,11 +51,16 @@ def _(answer):
     return False, f"the census does not call it {answer!r}; read its `label` column."
 
 
-@exercise("12.3", "where do induction heads live?", wrong=0, solution='''
-import attnlab
-df = attnlab.census(attnlab.load("smollm2"))
-answer = int(df[df.label == "induction"].layer.min())
-''', hints=("Select the rows whose label is 'induction' and take the smallest layer.",))
+def solve_12_3():
+    import attnlab
+    df = attnlab.census(attnlab.load("smollm2"))
+    answer = int(df[df.label == "induction"].layer.min())
+    return answer
+
+
+@exercise("12.3", "where do induction heads live?", wrong=0, solution=solve_12_3,
+          expects='a layer number (an int)',
+          hints=("Select the rows whose label is 'induction' and take the smallest layer.",))
 def _(answer):
     layers = _census().query("label == 'induction'").layer
     if answer == int(layers.min()):

@@ -30,18 +30,18 @@ from .probes import DEPTHS, NEEDLES, reads_english
 if TYPE_CHECKING:
     from ..runner import Model
 
-VERSION = "census-1"   # bump when a score's definition or probe changes: cached tables are then recomputed
+VERSION = "census-2"   # bump when a score's definition or probe changes: cached tables are then recomputed
 
 # label -> (column, threshold), checked in this order; the first that passes names the head.
 LABELS = (
     ("induction", "induction", 0.4),
     ("retrieval", "retrieval", 0.1),
     ("copying", "copying", 0.2),
-    ("duplicate-token", "duplicate", 0.4),
+    ("duplicate-token", "duplicate_token", 0.4),
     ("previous-token", "previous_token", 0.4),
     ("positional", "positional", 0.9),
     ("sink", "sink", 0.8),
-    ("streaming", "local", 0.9),
+    ("streaming", "local_span", 0.9),
 )
 # The survey's four stages (Zheng et al., 2024, *Attention Heads of Large Language Models: A Survey*, Fig. 7)
 # for the labels a score can give. Knowledge recalling heads need task-specific data, so no score assigns it.
@@ -53,8 +53,8 @@ STAGES = {
     "positional": "in-context identification",
     "copying": "expression preparation",
 }
-COLUMNS = ("sink", "punctuation_sink", "sep_sink", "previous_token", "positional", "offset", "duplicate",
-           "induction", "copying", "retrieval", "local")
+COLUMNS = ("sink", "punctuation_sink", "sep_sink", "previous_token", "positional", "offset", "duplicate_token",
+           "induction", "copying", "retrieval", "local_span")
 
 _memory: weakref.WeakKeyDictionary[Model, pd.DataFrame] = weakref.WeakKeyDictionary()
 
@@ -63,12 +63,12 @@ def census(model: Model, *, refresh: bool = False, progress: bool = True) -> pd.
     """One row per head: ``layer``, ``head``, ``label``, ``stage`` and every score of :mod:`attnlab.scores`.
 
     Scores: ``sink`` (mass on the first position), ``punctuation_sink``, ``sep_sink`` (encoders),
-    ``previous_token``, ``positional`` with its ``offset``, ``duplicate``, ``induction``, ``copying``,
-    ``retrieval`` and ``local`` (streaming share); NaN where a score does not apply (induction in an
+    ``previous_token``, ``positional`` with its ``offset``, ``duplicate_token``, ``induction``, ``copying``,
+    ``retrieval`` and ``local_span`` (streaming share); NaN where a score does not apply (induction in an
     encoder, anything reading predictions without a next-token head, retrieval for models that read no
     English). ``label`` is the first of induction (>= 0.4), retrieval (>= 0.1), copying (>= 0.2),
     duplicate-token (>= 0.4), previous-token (>= 0.4), positional (>= 0.9), sink (>= 0.8) and streaming
-    (local >= 0.9) that the head passes, else "global". ``stage`` maps the label to the survey's stage
+    (local_span >= 0.9) that the head passes, else "global". ``stage`` maps the label to the survey's stage
     (Zheng et al., 2024): induction -> latent reasoning; retrieval, duplicate-token, previous-token and
     positional -> in-context identification; copying -> expression preparation; the others have none.
 
@@ -103,7 +103,7 @@ def census_summary(df: pd.DataFrame, k: int = 5) -> str:
     name = df.attrs.get("model", "model")
     lines = [f"Head census of {name}: {len(df)} heads ({df.layer.nunique()} layers x {df['head'].nunique()})"]
     rows = [("induction", "induction", 0.4), ("retrieval", "retrieval", 0.1), ("copying", "copying", 0.2),
-            ("duplicate-token", "duplicate", 0.4), ("previous-token", "previous_token", 0.4),
+            ("duplicate-token", "duplicate_token", 0.4), ("previous-token", "previous_token", 0.4),
             ("positional", "positional", 0.9), ("sink (first token)", "sink", 0.5),
             ("punctuation sink", "punctuation_sink", 0.3), ("[SEP] sink", "sep_sink", 0.3)]
     for title, col, threshold in rows:
@@ -114,9 +114,9 @@ def census_summary(df: pd.DataFrame, k: int = 5) -> str:
         heads = ", ".join(_head(r) + f" {r[col]:.2f}" + (f" ({int(r.offset):+d})" if col == "positional" else "")
                           for _, r in top.iterrows())
         lines.append(f"  {title:<19}{int((s >= threshold).sum()):>4} heads >= {threshold:<4}  top: {heads}")
-    glob = df.sort_values("local").head(k)
-    lines.append(f"  {'long-range':<19}{int((df.local < 0.9).sum()):>4} heads local < 0.9  most global: "
-                 + ", ".join(_head(r) + f" {1 - r.local:.2f}" for _, r in glob.iterrows()))
+    glob = df.sort_values("local_span").head(k)
+    lines.append(f"  {'long-range':<19}{int((df.local_span < 0.9).sum()):>4} heads local_span < 0.9  most global: "
+                 + ", ".join(_head(r) + f" {1 - r.local_span:.2f}" for _, r in glob.iterrows()))
     counts = df.label.value_counts()
     lines.append("  labels: " + ", ".join(f"{lab} {n}" for lab, n in counts.items()))
     stages = df.stage[df.stage != ""].value_counts()

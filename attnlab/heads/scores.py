@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ..errors import AttnlabError
 from ..runner import Hooks
+from .effects import Effects
 from .probes import DEPTHS, NEEDLES, needle_prompts, reads_english, repeated_tokens, text_ids
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ COPY_TOP = 5           # the attended token must be among this many most-raised 
 
 
 # -- prose probe: sinks, previous-token, positional, local span ----------------------------------
-def sink(model: Model, text: str | None = None, *, on: str = "first") -> np.ndarray:
+def sink(model: Model, text: str | None = None, *, on: str = "first") -> Effects:
     """Attention sink score: mean attention mass each query puts on sink keys (queries 1..T-1).
 
     ``on="first"``: the first position (decoders: the first token, BOS or not; encoders: [CLS]).
@@ -48,23 +49,23 @@ def sink(model: Model, text: str | None = None, *, on: str = "first") -> np.ndar
         raise AttnlabError(f"on must be 'first', 'punctuation' or 'sep', got {on!r}.")
     if on == "sep" and model.is_causal:
         raise AttnlabError(f"{model.name} is a decoder: it has no [SEP] token. Use on='first' or on='punctuation'.")
-    return prose_scores(model, text)[keys[on]]
+    return Effects(prose_scores(model, text)[keys[on]], what=f"sink score (attention mass on {on} tokens)")
 
 
-def previous_token(model: Model, text: str | None = None) -> np.ndarray:
+def previous_token(model: Model, text: str | None = None) -> Effects:
     """Previous-token score: mean attention from each token to the one just before it, A[i, i-1], i >= 1.
 
     The attention template of Olsson et al. (2022), *In-context Learning and Induction Heads*, on
     shipped prose (or ``text``).
     """
-    return prose_scores(model, text)["previous_token"]
+    return Effects(prose_scores(model, text)["previous_token"], what="previous-token score (mean A[i, i-1])")
 
 
-def positional(model: Model, text: str | None = None) -> np.ndarray:
+def positional(model: Model, text: str | None = None) -> Effects:
     """Positional score: the share of queries whose most-attended key sits at the head's most common
     relative offset. A head is positional when it is >= 0.9 (Voita et al., 2019, *Analyzing Multi-Head
     Self-Attention: Specialized Heads Do the Heavy Lifting*). The offset is :func:`positional_offset`."""
-    return prose_scores(model, text)["positional"]
+    return Effects(prose_scores(model, text)["positional"], what="positional score (share of argmax at one offset)")
 
 
 def positional_offset(model: Model, text: str | None = None) -> np.ndarray:
@@ -73,19 +74,20 @@ def positional_offset(model: Model, text: str | None = None) -> np.ndarray:
     return prose_scores(model, text)["offset"]
 
 
-def local_span(model: Model, text: str | None = None, *, window: int = 32, sinks: int = 4) -> np.ndarray:
+def local_span(model: Model, text: str | None = None, *, window: int = 32, sinks: int = 4) -> Effects:
     """Streaming share: attention mass within the last ``window`` positions plus the first ``sinks``
     positions, averaged over the second half of a 512-token text (encoders: within ``window`` on either
     side, plus [CLS] and [SEP]). Near 1: a streaming (local) head that a sink + recent-window cache would
     serve; the rest, 1 - score, is long-range attention (retrieval candidates). Xiao et al. (2025),
     *DuoAttention*; Wu et al. (2024), *Retrieval Head Mechanistically Explains Long-Context Factuality*.
     """
-    return prose_scores(model, text, window=window, sinks=sinks)["local"]
+    return Effects(prose_scores(model, text, window=window, sinks=sinks)["local_span"],
+                   what=f"local-span score (mass within {window} recent + {sinks} first positions)")
 
 
 def prose_scores(model: Model, text: str | None = None, *, window: int = 32, sinks: int = 4) -> dict:
     """Every prose-based score from one forward: sink, punctuation_sink, sep_sink, previous_token,
-    positional, offset, local (see the public functions above)."""
+    positional, offset, local_span (see the public functions above)."""
     if not isinstance(window, int) or window < 1 or not isinstance(sinks, int) or sinks < 0:
         raise AttnlabError(f"window must be a positive int and sinks a non-negative int; got {window!r}, {sinks!r}.")
     ids = text_ids(model, TEXT_TOKENS) if text is None else model.encode(text)
@@ -101,7 +103,7 @@ def prose_scores(model: Model, text: str | None = None, *, window: int = 32, sin
     near = _near_mask(T, window, sinks, model.is_causal, seps)
     far_q = slice(T // 2, T)
     out = {k: np.zeros((model.n_layers, model.n_heads)) for k in
-           ("sink", "punctuation_sink", "sep_sink", "previous_token", "positional", "local")}
+           ("sink", "punctuation_sink", "sep_sink", "previous_token", "positional", "local_span")}
     out["offset"] = np.zeros((model.n_layers, model.n_heads), dtype=int)
     for layer in range(model.n_layers):
         w = run.layers[layer].weights()            # [heads, query, key]
@@ -115,7 +117,7 @@ def prose_scores(model: Model, text: str | None = None, *, window: int = 32, sin
             "previous_token": w[:, q, q - 1].mean(-1),
             "offset": mode,
             "positional": (offsets == mode[:, None]).float().mean(-1),
-            "local": (w[:, far_q] * near[far_q].to(w.device)).sum(-1).mean(-1),
+            "local_span": (w[:, far_q] * near[far_q].to(w.device)).sum(-1).mean(-1),
         }
         for key, value in per_head.items():
             out[key][layer] = value.cpu().numpy()
@@ -138,15 +140,16 @@ def _is_punctuation(token: str) -> bool:
 
 
 # -- repeated random tokens: duplicate-token, induction, copying ---------------------------------
-def duplicate_token(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> np.ndarray:
+def duplicate_token(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> Effects:
     """Duplicate-token score: attention from a token to its earlier copy, on random tokens repeated twice
     (mean over the second copy of A[i, i - n]; encoders: to the other copy, in both directions).
     Wang et al. (2022), *Interpretability in the Wild* (IOI duplicate-token heads); Tang et al. (2024)
     call them echo heads."""
-    return repeat_scores(model, n=n, batch=batch, seed=seed)["duplicate"]
+    return Effects(repeat_scores(model, n=n, batch=batch, seed=seed)["duplicate_token"],
+                   what="duplicate-token score (attention to the earlier copy)")
 
 
-def induction(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> np.ndarray:
+def induction(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> Effects:
     """Induction (prefix-matching) score: on random tokens repeated twice, the mean attention from each
     token of the second copy to the token *after* its earlier occurrence, A[i, i - n + 1].
     Olsson et al. (2022), *In-context Learning and Induction Heads*. Decoders only.
@@ -154,10 +157,11 @@ def induction(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> np
     >>> attnlab.scores.induction(attnlab.load("smollm2"))[18, 6]     # about 0.9    # doctest: +SKIP
     """
     _need_decoder(model, "induction")
-    return repeat_scores(model, n=n, batch=batch, seed=seed)["induction"]
+    return Effects(repeat_scores(model, n=n, batch=batch, seed=seed)["induction"],
+                   what="induction score (attention to the token after the earlier copy)")
 
 
-def copying(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> np.ndarray:
+def copying(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> Effects:
     """Copying score: does the head's output raise the logit of the token it attends to?
 
     On random tokens repeated twice, for queries in the second copy: take the token at the head's
@@ -169,17 +173,18 @@ def copying(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> np.n
     Models with a next-token head only.
     """
     _need_lm_head(model, "copying")
-    return repeat_scores(model, n=n, batch=batch, seed=seed)["copying"]
+    return Effects(repeat_scores(model, n=n, batch=batch, seed=seed)["copying"],
+                   what="copying score (attended token among the head's top direct logits)")
 
 
 def repeat_scores(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> dict:
-    """duplicate, induction (NaN for encoders) and copying (NaN without a next-token head) from one forward."""
+    """duplicate_token, induction (NaN for encoders) and copying (NaN without a next-token head) from one forward."""
     ids, start, n = repeated_tokens(model, n=n, batch=batch, seed=seed)
     run = _run(model, ids)
     first = torch.arange(start, start + n)
     second = first + n
     L, H = model.n_layers, model.n_heads
-    out = {k: np.zeros((L, H)) for k in ("duplicate", "induction", "copying")}
+    out = {k: np.zeros((L, H)) for k in ("duplicate_token", "induction", "copying")}
     for layer in range(L):
         for b in range(ids.shape[0]):
             with torch.no_grad():
@@ -199,7 +204,8 @@ def _repeat_row(model, run: Hooks, layer: int, b: int, w, ids, first, second, n:
     dup = w[:, second, first]
     if not model.is_causal:
         dup = torch.cat([dup, w[:, first, second]], dim=-1)
-    out = {"duplicate": dup.mean(-1).cpu().numpy(), "induction": w[:, second, second - n + 1].mean(-1).cpu().numpy()}
+    out = {"duplicate_token": dup.mean(-1).cpu().numpy(),
+           "induction": w[:, second, second - n + 1].mean(-1).cpu().numpy()}
     if model.has_lm_head:
         out["copying"] = _copies(model, run, layer, b, w, ids, second)
     return out
@@ -223,7 +229,7 @@ def _copies(model, run: Hooks, layer: int, b: int, w: torch.Tensor, ids: torch.T
 
 
 # -- needle in a haystack: retrieval --------------------------------------------------------------
-def retrieval(model: Model, *, haystack_tokens: int = 300, progress: bool = True) -> np.ndarray:
+def retrieval(model: Model, *, haystack_tokens: int = 300, progress: bool = True) -> Effects:
     """Retrieval score (Wu et al., 2024, *Retrieval Head Mechanistically Explains Long-Context Factuality*):
     how often the head copy-pastes the needle.
 
@@ -235,7 +241,8 @@ def retrieval(model: Model, *, haystack_tokens: int = 300, progress: bool = True
     """
     _need_lm_head(model, "retrieval")
     with tqdm(total=len(NEEDLES) * len(DEPTHS), desc="needle prompts", disable=not progress) as bar:
-        return retrieval_scores(model, haystack_tokens=haystack_tokens, tick=bar.update)
+        return Effects(retrieval_scores(model, haystack_tokens=haystack_tokens, tick=bar.update),
+                       what="retrieval score (needle copy-paste rate)")
 
 
 def retrieval_scores(model: Model, *, haystack_tokens: int = 300, tick=lambda: None) -> np.ndarray:

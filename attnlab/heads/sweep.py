@@ -30,17 +30,17 @@ if TYPE_CHECKING:
     from ..runner import Model
 
 
-def ablation_sweep(model: Model, text, metric=None, *, how: str = "zero", heads="all", ablated=(),
+def ablation_sweep(model: Model, text, metric=None, *, how: str = "zero", heads="all", ablate=(),
                    batch: int | None = None, progress: bool = True) -> Effects:
     """Exact effect of ablating each head alone: ``metric(ablated) - metric(clean)``, [n_layers, n_heads].
 
     ``text``: a prompt or token ids. ``metric``: :func:`loss_metric` (default: mean loss over every
     position), :func:`logit_diff` or :func:`prob_of`. ``how``: "zero" or "mean" (the head's mean output
     over a reference text, see ``model.head_means()``). ``heads``: "all", a layer number or (layer, head)
-    pairs; heads left out are NaN. ``ablated``: heads switched off in every run, the reference included
+    pairs; heads left out are NaN. ``ablate``: heads switched off in every run, the reference included
     (to look for backup heads: what matters once these are gone?); they are NaN in the result.
     ``batch``: ablated copies per forward (default: a layer's heads).
-    Ablating a head means what ``model.run(text, ablate=[*ablated, (layer, head)], how=how)`` does.
+    Ablating a head means what ``model.run(text, ablate=[*ablate, (layer, head)], how=how)`` does.
 
     >>> e = attnlab.ablation_sweep(model, "When Mary and John went to the store, John gave a drink to",
     ...                            attnlab.logit_diff(" Mary", " John"))             # doctest: +SKIP
@@ -49,7 +49,7 @@ def ablation_sweep(model: Model, text, metric=None, *, how: str = "zero", heads=
     if how not in HOW:
         raise AttnlabError(f"how must be 'zero' or 'mean', got {how!r}.")
     heads = check_heads(model, heads, "heads")
-    off = set(check_heads(model, ablated, "ablated"))
+    off = set(check_heads(model, ablate, "ablate"))
     base = compile_pass(model, 0, ablate=sorted(off), how=how)  # the reference run: these heads stay off
     heads = [hd for hd in heads if hd not in off]
     batch = _check_batch(batch, model.n_heads)

@@ -28,6 +28,7 @@ from .trace import Trace
 _REFERENCE_TEXT = Path(__file__).parent.parent / "data" / "reference.txt"
 _LOGITS_BUDGET = 256 * 2**20   # keep every position's logits only below this many bytes
 _CHUNK = 512                   # positions per unembedding chunk
+_LENGTHS_KEPT = 4              # prompt lengths whose block inputs are kept for passes that start late
 
 
 class Model:
@@ -47,6 +48,7 @@ class Model:
         self._owner = Owner()
         self._lock = threading.RLock()
         self._means: torch.Tensor | None = None
+        self._block_inputs: dict[tuple, dict[int, tuple]] = {}   # (length, device) -> layer -> inputs
         self._wrap()
 
     # -- shape of the model ---------------------------------------------------------------------
@@ -112,10 +114,24 @@ class Model:
         if run is None or layer < run.start:
             return None
         if args:
-            return (self._edit_resid(layer, args[0]), *args[1:]), kwargs
-        name = _first_parameter(module)  # the residual stream, whatever this transformers version calls it
-        kwargs[name] = self._edit_resid(layer, kwargs[name])
-        return args, kwargs
+            resid, rest, others = args[0], args[1:], kwargs
+        else:
+            name = _first_parameter(module)  # the residual stream, whatever this transformers version calls it
+            resid, rest, others = kwargs[name], (), {k: v for k, v in kwargs.items() if k != name}
+        if run.start == 0 and resid.shape[0] == 1:
+            # what the model passes a block besides the residual (masks, rotary angles) depends only on the
+            # length: kept so that a later pass can start at this block (see _resume)
+            key = (resid.shape[1], resid.device)
+            if layer == 0:
+                self._block_inputs.pop(key, None)
+                self._block_inputs[key] = {}
+                while len(self._block_inputs) > _LENGTHS_KEPT:
+                    self._block_inputs.pop(next(iter(self._block_inputs)))
+            self._block_inputs.get(key, {})[layer] = (rest, others)
+        resid = self._edit_resid(layer, resid)
+        if args:
+            return (resid, *rest), kwargs
+        return args, {**kwargs, name: resid}
 
     def _enter_final_norm(self, module, args):
         if self._owner.active is None:
@@ -129,17 +145,12 @@ class Model:
 
     @contextlib.contextmanager
     def _active(self, run: Hooks):
-        """Run one forward with ``run`` active; blocks below ``run.start`` are skipped (pass-through)."""
-        skipped = self.anatomy.blocks[:run.start]
+        """Make ``run`` the pass the hooks serve, for one forward (forwards never interleave)."""
         with self._lock:
             self._owner.active = run
-            for block in skipped:
-                block.forward = _pass_through
             try:
                 yield run
             finally:
-                for block in skipped:
-                    del block.forward
                 self._owner.active = None
 
     # -- tokens ---------------------------------------------------------------------------------
@@ -195,7 +206,7 @@ class Model:
 
     # -- running --------------------------------------------------------------------------------
     def run(self, text, *, ablate=(), how: str = "zero", patch=None, add=None, block=None, reuse: Trace | None = None,
-            keep: str = "all") -> Trace:
+            record: bool = True) -> Trace:
         """Run ``text`` (or token ids) through the model, optionally with interventions, and return a Trace.
 
         - ``ablate=[(layer, head), ...]`` with ``how="zero"`` (output set to 0) or ``"mean"`` (set to its mean
@@ -205,16 +216,16 @@ class Model:
         - ``block=attnlab.Block(heads, query, key)``: forbid attention edges (knockout).
         - ``reuse=earlier_trace`` (same prompt, ablations only): recompute only from the first layer whose
           ablations differ, reusing the earlier trace below it. Results are identical, just faster.
-        - ``keep="all"`` records what patterns, head outputs and residuals need; ``"none"`` records nothing
+        - ``record=True`` keeps what patterns, head outputs and residuals need; ``False`` keeps nothing
           (predictions only).
 
         >>> t = model.run("The cat sat on the mat. The cat", ablate=[(17, 3), (18, 6)], how="mean")  # doctest: +SKIP
         """
-        if keep not in ("all", "none"):
-            raise AttnlabError(f"keep must be 'all' or 'none', got {keep!r}.")
+        if not isinstance(record, bool):
+            raise AttnlabError(f"record must be True or False, got {record!r}.")
         ids = self.encode(text)
         run = compile_pass(self, len(ids), ablate=ablate, how=how, patch=patch, add=add, block=block,
-                           record=keep == "all")
+                           record=record)
         heads = check_heads(self, ablate)
         layers, resid = {}, {}
         if reuse is not None:
@@ -239,7 +250,7 @@ class Model:
         if any(o is not None for o in others) or any(reuse.interventions.values()):
             raise AttnlabError("reuse= works with ablations only (no patch, add or block in either run).")
         if len(reuse._resid) < self.n_layers + 1:
-            raise AttnlabError("the reused trace kept no residual stream; produce it with keep='all'.")
+            raise AttnlabError("the reused trace kept no residual stream; produce it with record=True (the default).")
         changed = set(heads) ^ set(reuse.ablate) if how == reuse.how else set(heads) | set(reuse.ablate)
         return min((layer for layer, _ in changed), default=self.n_layers)
 
@@ -252,6 +263,11 @@ class Model:
         """
         grad = torch.enable_grad() if run.keep_grad else torch.no_grad()
         with grad, self._active(run):
+            if run.start > 0:
+                hidden = self._resume(ids, run)
+                if hidden is not None:
+                    return hidden
+                run.start = 0   # nothing recorded for this length yet: run every block (same result, slower)
             if self.family == "attnlab_tiny":
                 seen = {}
                 handle = self.anatomy.final_norm.register_forward_hook(lambda m, i, o: seen.setdefault("h", o))
@@ -260,7 +276,22 @@ class Model:
                 finally:
                     handle.remove()
                 return seen["h"]
-            return self.anatomy.base(input_ids=ids).last_hidden_state
+            return self.anatomy.base(input_ids=ids, use_cache=False).last_hidden_state
+
+    def _resume(self, ids: torch.Tensor, run: Hooks) -> torch.Tensor | None:
+        """Run only blocks ``run.start`` .. last, calling each module as the model itself does (no module
+        is changed), with the other inputs an earlier pass of this length recorded; the input of block
+        ``run.start`` comes from ``run``'s edits there. None when no such pass was recorded."""
+        inputs = self._block_inputs.get((ids.shape[1], ids.device))
+        if inputs is None or any(layer not in inputs for layer in range(run.start, self.n_layers)):
+            return None
+        a = self.anatomy
+        h = torch.zeros(*ids.shape, self.d_model, device=ids.device, dtype=self.dtype)  # replaced by the edit
+        for layer in range(run.start, self.n_layers):
+            rest, kwargs = inputs[layer]
+            out = a.blocks[layer](h, *rest, **kwargs)
+            h = out[0] if isinstance(out, tuple) else out
+        return h if a.final_norm is None else a.final_norm(h)
 
     def _predict(self, hidden: torch.Tensor, ids: list[int]):
         """Logits (all positions when small enough), last-position logits, and per-token losses."""
@@ -337,7 +368,7 @@ class Model:
             g = torch.Generator().manual_seed(0)
             n = min(64, self.max_tokens or 64)
             return torch.randint(0, self.vocab_size, (8, n), generator=g).tolist()
-        ids = self.encode(_REFERENCE_TEXT.read_text())
+        ids = self._encode_str(_REFERENCE_TEXT.read_text())   # no length check: it is cut to the context below
         return [ids[:min(len(ids), 256, self.max_tokens or 256)]]
 
     # -- generation -----------------------------------------------------------------------------
@@ -402,10 +433,6 @@ class Model:
 
 def _first_parameter(module) -> str:
     return next(iter(inspect.signature(module.forward).parameters))
-
-
-def _pass_through(hidden_states, *args, **kwargs):
-    return hidden_states
 
 
 def _all_ints(x) -> bool:

@@ -134,8 +134,8 @@ class Trace:
     def _record(self, layer: int) -> LayerRecord:
         rec = self._layers.get(layer)
         if rec is None:
-            raise AttnlabError("this trace did not record attention (it was run with keep='none'); "
-                               "run the prompt again with the default keep='all'.")
+            raise AttnlabError("this trace did not record attention (it was run with record=False); "
+                               "run the prompt again with the default record=True.")
         return rec
 
     # -- activations ---------------------------------------------------------------------------
@@ -180,13 +180,13 @@ class Trace:
     def _z(self, layer: int) -> torch.Tensor:
         z = self._record(layer).z
         if z is None:
-            raise AttnlabError("this trace did not keep head outputs; run again with keep='all'.")
+            raise AttnlabError("this trace did not keep head outputs; run again with record=True (the default).")
         return z
 
     def _resid_t(self, layer: int) -> torch.Tensor:
         r = self._resid.get(layer)
         if r is None:
-            raise AttnlabError("this trace did not keep the residual stream; run again with keep='all'.")
+            raise AttnlabError("this trace did not keep the residual stream; run again with record=True (the default).")
         return r
 
 
