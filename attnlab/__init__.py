@@ -21,13 +21,11 @@ from .heads import (
     census,
     census_summary,
     direct_effects,
-    logit_diff,
     long_text,
-    loss_metric,
+    metrics,
     patch_fraction,
     patch_heads,
     patch_resid,
-    prob_of,
     scores,
     window_perplexity,
     window_table,
@@ -39,6 +37,6 @@ __version__ = "0.1.0"
 
 __all__ = ["AblationLab", "Add", "AttentionView", "AttnlabError", "Block", "Effects", "HeadGrid", "Hooks", "Model",
            "Patch", "SinkView", "Trace", "__version__", "ablation_sweep", "attribution", "census", "census_summary",
-           "charts", "check", "direct_effects", "hint", "load", "logit_diff", "long_text", "loss_metric",
-           "patch_fraction", "patch_heads", "patch_resid", "prob_of", "scores", "solution", "tiny",
+           "charts", "check", "direct_effects", "hint", "load", "long_text", "metrics",
+           "patch_fraction", "patch_heads", "patch_resid", "scores", "solution", "tiny",
            "window_perplexity", "window_table"]

@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 
 import attnlab
+from attnlab import metrics
 from attnlab.heads.attribution import attribution
-from attnlab.heads.metrics import loss_metric
 from attnlab.heads.sweep import ablation_sweep
 
 N, SEED = 32, 0
@@ -112,7 +112,7 @@ def main():
     args = ap.parse_args()
     model = attnlab.load("smollm2")
     ids = torch.tensor([prompt()])
-    metric = loss_metric(positions=range(N, 2 * N - 1))
+    metric = metrics.loss(positions=range(N, 2 * N - 1))
 
     def exact(model, ids):
         e = ablation_sweep(model, ids[0].tolist(), metric, progress=False)

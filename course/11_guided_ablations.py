@@ -39,7 +39,7 @@ model = attnlab.load("smollm2")
 
 # %%
 t = model.run(PROMPT)
-ld = attnlab.logit_diff(IO, S)
+ld = attnlab.metrics.logit_diff(IO, S)
 print(t.tokens)
 print("top next tokens:", [(tok, round(p, 3)) for tok, p in t.top_next(3)])
 print(f"logit difference: {ld(t):.2f}")
@@ -52,7 +52,7 @@ print(f"logit difference: {ld(t):.2f}")
 for io, s in PAIRS:
     assert len(model.tokenize(io)) == len(model.tokenize(s)) == 1, (io, s)
     run = model.run(ioi(io, s), record=False)
-    print(f"{ioi(io, s)!r:70} logit diff {attnlab.logit_diff(io, s)(run):5.2f}   top: {run.top_next(1)[0][0]!r}")
+    print(f"{ioi(io, s)!r:70} logit diff {attnlab.metrics.logit_diff(io, s)(run):5.2f}   top: {run.top_next(1)[0][0]!r}")
 
 # %% [markdown]
 # The model picks the indirect object each time, by a wide margin. Now: which heads does it use?
@@ -150,7 +150,7 @@ alt.Chart(alt.Data(values=points)).mark_circle(size=40, opacity=0.7).encode(
 # %%
 sweeps = {PAIRS[0]: np.asarray(sweep)}
 for io, s in PAIRS[1:]:
-    sweeps[(io, s)] = np.asarray(attnlab.ablation_sweep(model, ioi(io, s), attnlab.logit_diff(io, s), progress=False))
+    sweeps[(io, s)] = np.asarray(attnlab.ablation_sweep(model, ioi(io, s), attnlab.metrics.logit_diff(io, s), progress=False))
 mean_sweep = np.mean(list(sweeps.values()), axis=0)
 key = tuple(int(i) for i in np.unravel_index(mean_sweep.argmin(), mean_sweep.shape))
 print(f"head whose ablation hurts most on average: {key[0]}.{key[1]} ({mean_sweep[key]:+.2f})")

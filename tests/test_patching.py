@@ -5,8 +5,7 @@ import torch
 from toys import IdTokenizer, random_llama
 
 import attnlab
-from attnlab import AttnlabError, Patch
-from attnlab.heads.metrics import logit_diff, loss_metric
+from attnlab import AttnlabError, Patch, metrics
 from attnlab.heads.patching import patch_fraction, patch_heads, patch_resid
 from attnlab.heads.probes import text_ids
 from attnlab.heads.windows import window_perplexity, window_table
@@ -22,7 +21,7 @@ def toy():
     return attnlab.load(random_llama(), tokenizer=IdTokenizer())
 
 
-METRIC = logit_diff(4, 7)
+METRIC = metrics.logit_diff(4, 7)
 
 
 def test_patch_heads_equals_a_loop_of_single_patches(toy):
@@ -92,7 +91,7 @@ IOI_CORRUPT = "When Mary and John went to the store, Mary gave a drink to"
 
 @pytest.mark.slow
 def test_smollm2_ioi_patching(smol):
-    metric = logit_diff(" Mary", " John")
+    metric = metrics.logit_diff(" Mary", " John")
     n = len(smol.encode(IOI))
     assert patch_fraction(smol, IOI, IOI_CORRUPT, metric, heads="all", resid=[(0, p) for p in range(n)]) \
         == pytest.approx(1, abs=1e-5)
@@ -112,4 +111,4 @@ def test_smollm2_sinks_rescue_windowed_attention(smol):
     assert with_sinks < window_only / 3, (with_sinks, window_only)
     with pytest.raises(AttnlabError, match="encoder"):
         window_perplexity(attnlab.load("minilm"), "A short sentence.", window=4)
-    assert loss_metric().name == "loss"
+    assert metrics.loss().name == "loss"

@@ -303,7 +303,7 @@ def test_wrapped_model_answers_its_own_plain_call_unchanged_after_every_kind_of_
         lambda: model.run(IDS, ablate=[(2, 0)], reuse=clean),
     ]
     if model.has_lm_head:
-        metric = attnlab.prob_of(IDS[-1], position=-2)
+        metric = attnlab.metrics.prob(IDS[-1], position=-2)
         runs += [
             lambda: attnlab.ablation_sweep(model, IDS, metric, progress=False),
             lambda: attnlab.attribution(model, IDS, metric),
@@ -322,7 +322,7 @@ def test_a_pass_that_starts_late_runs_no_block_below_its_start():
     calls = []
     handle = model.anatomy.blocks[0].register_forward_pre_hook(lambda m, a: calls.append(1))
     try:
-        attnlab.ablation_sweep(model, IDS, attnlab.prob_of(IDS[-1], position=-2), heads=[(2, 0), (2, 1)],
+        attnlab.ablation_sweep(model, IDS, attnlab.metrics.prob(IDS[-1], position=-2), heads=[(2, 0), (2, 1)],
                                batch=1, progress=False)
     finally:
         handle.remove()

@@ -7,10 +7,9 @@ import torch
 from toys import IdTokenizer
 
 import attnlab
-from attnlab import AttnlabError
+from attnlab import AttnlabError, metrics
 from attnlab.heads import scores as _scores
 from attnlab.heads.census import census, census_summary
-from attnlab.heads.metrics import loss_metric
 from attnlab.heads.probes import needle_prompts, repeated_tokens, text_ids
 
 _census = importlib.import_module("attnlab.heads.census")  # the module (attnlab.heads.census is the function)
@@ -46,7 +45,7 @@ def test_census_finds_induction_heads_that_carry_repeated_sequences(smol, smol_c
     # ablating them wrecks the second copy of a fresh repeated sequence; five random other heads barely matter
     g = torch.Generator().manual_seed(7)
     r = torch.randint(1000, 20000, (32,), generator=g).tolist()
-    ids, metric = r + r, loss_metric(positions=range(32, 63))
+    ids, metric = r + r, metrics.loss(positions=range(32, 63))
     clean = metric(smol.run(ids, record=False))
     hit = metric(smol.run(ids, ablate=induction, record=False)) - clean
     others = df[(df.induction < 0.1) & (df.previous_token < 0.2)]

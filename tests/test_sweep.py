@@ -5,10 +5,9 @@ import torch
 from toys import IdTokenizer, random_llama
 
 import attnlab
-from attnlab import AttnlabError
+from attnlab import AttnlabError, metrics
 from attnlab.heads.attribution import attribution
 from attnlab.heads.effects import Effects
-from attnlab.heads.metrics import logit_diff, loss_metric, prob_of
 from attnlab.heads.sweep import ablation_sweep
 from attnlab.runner import check_token as single_token
 from attnlab.runner.attention import Hooks
@@ -25,7 +24,8 @@ def toy():
     return model
 
 
-METRICS = [loss_metric(), loss_metric(positions=[2, 5, 6]), logit_diff(4, 7, position=-3), prob_of(9, position=5)]
+METRICS = [metrics.loss(), metrics.loss(positions=[2, 5, 6]), metrics.logit_diff(4, 7, position=-3),
+           metrics.prob(9, position=5)]
 
 
 @pytest.mark.parametrize("how", ["zero", "mean"])
@@ -42,7 +42,7 @@ def test_sweep_equals_a_plain_loop_of_single_ablations(toy, metric, how):
 
 @pytest.mark.parametrize("how", ["zero", "mean"])
 def test_sweep_on_top_of_ablated_heads_equals_a_plain_loop(toy, how):
-    metric, off = logit_diff(4, 7, position=-3), [(0, 1), (1, 4), (2, 2)]
+    metric, off = metrics.logit_diff(4, 7, position=-3), [(0, 1), (1, 4), (2, 2)]
     e = ablation_sweep(toy, IDS, metric, how=how, ablate=off, progress=False)
     ref = metric(toy.run(IDS, ablate=off, how=how))
     loop = np.array([[np.nan if (l, h) in off else metric(toy.run(IDS, ablate=[*off, (l, h)], how=how)) - ref
@@ -65,7 +65,7 @@ def test_sweep_subset_and_batch_size(toy):
 
 def test_attribution_is_the_first_order_effect(toy):
     """Scaling one head's output by (1 - eps) changes the metric by eps * the attribution estimate."""
-    metric = logit_diff(4, 7)
+    metric = metrics.logit_diff(4, 7)
     est = attribution(toy, IDS, metric)
     bound = metric.bind(toy, IDS)
     eps = 1e-3
@@ -88,9 +88,9 @@ def test_metric_errors(toy):
     with pytest.raises(AttnlabError, match="is 2 tokens"):
         single_token(toy, "5 6")
     with pytest.raises(AttnlabError, match="outside the vocabulary"):
-        logit_diff(4, 500)(toy.run(IDS))
+        metrics.logit_diff(4, 500)(toy.run(IDS))
     with pytest.raises(AttnlabError, match="last token"):
-        ablation_sweep(toy, IDS, loss_metric(positions=[-1]), progress=False)
+        ablation_sweep(toy, IDS, metrics.loss(positions=[-1]), progress=False)
     with pytest.raises(AttnlabError, match="metric must be built"):
         ablation_sweep(toy, IDS, "loss", progress=False)
     with pytest.raises(AttnlabError, match="how must be"):
@@ -119,7 +119,7 @@ def repeated(n=32, seed=0):
 @pytest.mark.slow
 def test_smollm2_sweep_equals_plain_loop_on_a_subset(smol):
     ids = repeated()
-    metric = loss_metric(positions=range(32, 63))
+    metric = metrics.loss(positions=range(32, 63))
     heads = [(0, 8), (1, 5), (16, 0), (18, 6), (29, 7)]
     e = ablation_sweep(smol, ids, metric, heads=heads, progress=False)
     clean = metric(smol.run(ids, record=False))
@@ -134,7 +134,7 @@ def test_smollm2_sweep_equals_plain_loop_on_a_subset(smol):
 @pytest.mark.slow
 def test_smollm2_attribution_ranks_heads_like_the_sweep(smol):
     text = "When Mary and John went to the store, John gave a drink to"
-    metric = logit_diff(" Mary", " John")
+    metric = metrics.logit_diff(" Mary", " John")
     exact = ablation_sweep(smol, text, metric, heads=[(l, h) for l in range(15, 30) for h in range(9)],
                            progress=False)
     est = attribution(smol, text, metric)
@@ -145,13 +145,13 @@ def test_smollm2_attribution_ranks_heads_like_the_sweep(smol):
 @pytest.mark.slow
 def test_smollm2_metric_tokens_must_be_single(smol):
     t = smol.run("When Mary and John went to the store, John gave a drink to", record=False)
-    assert logit_diff(" Mary", " John")(t) > 3
-    assert 0.5 < prob_of(" Mary")(t) <= 1
+    assert metrics.logit_diff(" Mary", " John")(t) > 3
+    assert 0.5 < metrics.prob(" Mary")(t) <= 1
     with pytest.raises(AttnlabError, match="is 2 tokens") as err:
-        logit_diff("drink", " John")(t)
+        metrics.logit_diff("drink", " John")(t)
     assert "' drink'" in str(err.value)    # the leading-space variant is suggested
     with pytest.raises(AttnlabError, match="keeps whole"):
-        prob_of(" Johnathanovich")(t)
+        metrics.prob(" Johnathanovich")(t)
     with pytest.raises(AttnlabError, match="encoder"):
         ablation_sweep(attnlab.load("minilm"), "a sentence here", progress=False)
 
@@ -159,7 +159,7 @@ def test_smollm2_metric_tokens_must_be_single(smol):
 def test_an_interrupted_sweep_leaves_the_model_usable(toy):
     calls = []
 
-    class Interrupting(type(loss_metric())):
+    class Interrupting(type(metrics.loss())):
         def bind(self, model, ids):
             bound = super().bind(model, ids)
 

@@ -72,7 +72,7 @@ def _model():
 
 def _metric():
     import attnlab
-    return attnlab.logit_diff(IO, S)
+    return attnlab.metrics.logit_diff(IO, S)
 
 
 @cache
@@ -122,14 +122,14 @@ def solve_11_1():
     import attnlab
     from attnlab.course.lesson11 import PROMPT
     model = attnlab.load("smollm2")
-    sweep = attnlab.ablation_sweep(model, PROMPT, attnlab.logit_diff(" Mary", " John"))
+    sweep = attnlab.ablation_sweep(model, PROMPT, attnlab.metrics.logit_diff(" Mary", " John"))
     answer = tuple(int(i) for i in np.unravel_index(np.argmin(np.asarray(sweep)), sweep.shape))
     return answer
 
 
 @exercise("11.1", "the head IOI cannot do without", wrong=(24, 4), solution=solve_11_1,
           expects='a (layer, head) pair of ints',
-          hints=("`attnlab.ablation_sweep(model, PROMPT, attnlab.logit_diff(' Mary', ' John'))` gives "
+          hints=("`attnlab.ablation_sweep(model, PROMPT, attnlab.metrics.logit_diff(' Mary', ' John'))` gives "
                  "logit difference (ablated) - logit difference (clean) for every head.",
                  "The head that hurts most has the most *negative* change: `np.argmin`, then `np.unravel_index`.",
                  "`Effects.top()` sorts by absolute value, so its first entry could be a head that *raises* the "
@@ -167,7 +167,7 @@ def solve_11_2():
     import attnlab
     from attnlab.course.lesson11 import CORRUPTED, PROMPT
     model = attnlab.load("smollm2")
-    ld = attnlab.logit_diff(" Mary", " John")
+    ld = attnlab.metrics.logit_diff(" Mary", " John")
     per_head = attnlab.patch_heads(model, PROMPT, CORRUPTED, ld)
     top3 = [head for head, _ in per_head.top(3, absolute=False)]
     answer = attnlab.patch_fraction(model, PROMPT, CORRUPTED, ld, heads=top3)
@@ -208,7 +208,7 @@ def solve_11_3():
     import attnlab
     from attnlab.course.lesson11 import CORRUPTED, PROMPT
     model = attnlab.load("smollm2")
-    r = attnlab.patch_resid(model, PROMPT, CORRUPTED, attnlab.logit_diff(" Mary", " John"))
+    r = attnlab.patch_resid(model, PROMPT, CORRUPTED, attnlab.metrics.logit_diff(" Mary", " John"))
     tokens = model.tokenize(PROMPT)
     s2 = len(tokens) - 1 - tokens[::-1].index(" John")     # the second " John"
     answer = int(np.argmax(np.asarray(r)[:, s2] < 0.5))

@@ -14,7 +14,7 @@ How the gradient is obtained: the runner keeps the graph on the recorded head ou
 weights do not, so the graph exists even for frozen models. ``torch.autograd.grad`` then differentiates
 the metric with respect to the 30 recorded z tensors only: no parameter ``.grad`` is touched.
 
->>> est = attnlab.attribution(model, ids, attnlab.loss_metric(positions=range(32, 63)))   # doctest: +SKIP
+>>> est = attnlab.attribution(model, ids, attnlab.metrics.loss(positions=range(32, 63)))   # doctest: +SKIP
 >>> est.agreement(attnlab.ablation_sweep(model, ids, metric))                          # doctest: +SKIP
 """
 from __future__ import annotations

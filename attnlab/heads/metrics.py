@@ -8,7 +8,7 @@ trace it gives the same number directly.
 >>> import attnlab
 >>> model = attnlab.load("smollm2")                                                  # doctest: +SKIP
 >>> t = model.run("When Mary and John went to the store, John gave a drink to")      # doctest: +SKIP
->>> attnlab.logit_diff(" Mary", " John")(t)                                          # doctest: +SKIP
+>>> attnlab.metrics.logit_diff(" Mary", " John")(t)                                  # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ class Bound:
 
 
 class Metric:
-    """A named number computed from next-token predictions: build one with :func:`loss_metric`,
-    :func:`logit_diff` or :func:`prob_of`. ``metric(trace)`` evaluates it on a trace."""
+    """A named number computed from next-token predictions: build one with :func:`loss`,
+    :func:`logit_diff` or :func:`prob`. ``metric(trace)`` evaluates it on a trace."""
 
     name = "metric"
 
@@ -70,7 +70,7 @@ class _Loss(Metric):
             return list(range(n_tokens - 1))
         pos = sorted(set(check_positions(self.positions, n_tokens, "loss position")))
         if not pos:
-            raise AttnlabError("loss_metric(positions=[]) names no position; pass None for every position.")
+            raise AttnlabError("metrics.loss(positions=[]) names no position; pass None for every position.")
         if pos[-1] == n_tokens - 1:
             raise AttnlabError(f"loss position {n_tokens - 1} is the last token, which predicts nothing in this "
                                f"prompt. Position i is the prediction of token i+1: use 0..{n_tokens - 2}.")
@@ -143,10 +143,10 @@ class _Prob(_AtPosition):
         return torch.softmax(logits.float(), dim=-1)[:, ids_[0]]
 
 
-def loss_metric(positions=None) -> Metric:
+def loss(positions=None) -> Metric:
     """Mean next-token loss (nats) over ``positions`` (position i predicts token i+1; None: all positions).
 
-    >>> m = loss_metric(positions=range(32, 63))   # the second copy of a 2 x 32 repeated sequence
+    >>> m = loss(positions=range(32, 63))   # the second copy of a 2 x 32 repeated sequence
     >>> m.name
     'loss at positions 32..62'
     """
@@ -169,10 +169,10 @@ def logit_diff(good, bad, position: int = -1) -> Metric:
     return _LogitDiff(good, bad, position)
 
 
-def prob_of(target, position: int = -1) -> Metric:
+def prob(target, position: int = -1) -> Metric:
     """Probability of the single token ``target`` (a string or an id) at ``position`` (default: the last).
 
-    >>> prob_of(" Paris").name
+    >>> prob(" Paris").name
     "p(' Paris') at position -1"
     """
     return _Prob(target, position)
@@ -181,9 +181,9 @@ def prob_of(target, position: int = -1) -> Metric:
 def check_metric(metric) -> Metric:
     """The metric itself, or a clear error for anything else (None means the default, the mean loss)."""
     if metric is None:
-        return loss_metric()
+        return loss()
     if not isinstance(metric, Metric):
-        raise AttnlabError(f"metric must be built with attnlab.loss_metric(), logit_diff() or prob_of(); got "
+        raise AttnlabError(f"metric must be built with attnlab.metrics.loss(), logit_diff() or prob(); got "
                            f"{metric!r:.80}.")
     return metric
 

@@ -13,7 +13,7 @@ cached corrupted residual stream, and a layer's candidates share one batched for
 
 >>> clean = "When Mary and John went to the store, John gave a drink to"
 >>> corrupted = "When Mary and John went to the store, Mary gave a drink to"
->>> r = attnlab.patch_heads(model, clean, corrupted, attnlab.logit_diff(" Mary", " John"))   # doctest: +SKIP
+>>> r = attnlab.patch_heads(model, clean, corrupted, attnlab.metrics.logit_diff(" Mary", " John"))   # doctest: +SKIP
 >>> r.top(5)                                                                                 # doctest: +SKIP
 """
 from __future__ import annotations
@@ -40,7 +40,8 @@ def patch_heads(model: Model, clean, corrupted, metric: Metric, *, positions=Non
     """Fraction of the metric restored by patching each head's output from the clean run into the
     corrupted run, [n_layers, n_heads]. ``positions``: patch only there (default: every position).
 
-    >>> attnlab.patch_heads(model, clean, corrupted, attnlab.logit_diff(" Mary", " John")).top(3)  # doctest: +SKIP
+    >>> metric = attnlab.metrics.logit_diff(" Mary", " John")                # doctest: +SKIP
+    >>> attnlab.patch_heads(model, clean, corrupted, metric).top(3)          # doctest: +SKIP
     """
     pair = _pair(model, clean, corrupted, metric)
     pos = check_positions(positions, pair.n, "patch position")
@@ -64,7 +65,7 @@ def patch_resid(model: Model, clean, corrupted, metric: Metric, *, layers=None, 
     clean run, [n_layers + 1, n_tokens] (row ``l``: the stream entering block ``l``; the last row is the
     final stream). ``layers``: which rows to compute (default: all; the others are NaN).
 
-    >>> r = attnlab.patch_resid(model, clean, corrupted, attnlab.logit_diff(" Mary", " John"))  # doctest: +SKIP
+    >>> r = attnlab.patch_resid(model, clean, corrupted, attnlab.metrics.logit_diff(" Mary", " John"))  # doctest: +SKIP
     >>> r.tokens                                                                               # doctest: +SKIP
     """
     pair = _pair(model, clean, corrupted, metric)

@@ -10,7 +10,7 @@ The result equals ablating one head at a time in a plain loop, but it is compute
 
 >>> import attnlab
 >>> model = attnlab.load("smollm2")                                                    # doctest: +SKIP
->>> e = attnlab.ablation_sweep(model, ids, attnlab.loss_metric(positions=range(32, 63)))   # doctest: +SKIP
+>>> e = attnlab.ablation_sweep(model, ids, attnlab.metrics.loss(positions=range(32, 63)))   # doctest: +SKIP
 >>> e.top(3)                      # heads whose ablation raises the loss most            # doctest: +SKIP
 """
 from __future__ import annotations
@@ -34,16 +34,17 @@ def ablation_sweep(model: Model, text, metric=None, *, how: str = "zero", heads=
                    batch: int | None = None, progress: bool = True) -> Effects:
     """Exact effect of ablating each head alone: ``metric(ablated) - metric(clean)``, [n_layers, n_heads].
 
-    ``text``: a prompt or token ids. ``metric``: :func:`loss_metric` (default: mean loss over every
-    position), :func:`logit_diff` or :func:`prob_of`. ``how``: "zero" or "mean" (the head's mean output
-    over a reference text, see ``model.head_means()``). ``heads``: "all", a layer number or (layer, head)
-    pairs; heads left out are NaN. ``ablate``: heads switched off in every run, the reference included
-    (to look for backup heads: what matters once these are gone?); they are NaN in the result.
+    ``text``: a prompt or token ids. ``metric``: ``attnlab.metrics.loss()`` (default: mean loss over every
+    position), ``metrics.logit_diff(good, bad)`` or ``metrics.prob(target)``. ``how``: "zero" or "mean"
+    (the head's mean output over a reference text, see ``model.head_means()``). ``heads``: "all", a layer
+    number or (layer, head) pairs; heads left out are NaN. ``ablate``: heads switched off in every run,
+    the reference included (to look for backup heads: what matters once these are gone?); they are NaN
+    in the result.
     ``batch``: ablated copies per forward (default: a layer's heads).
     Ablating a head means what ``model.run(text, ablate=[*ablate, (layer, head)], how=how)`` does.
 
     >>> e = attnlab.ablation_sweep(model, "When Mary and John went to the store, John gave a drink to",
-    ...                            attnlab.logit_diff(" Mary", " John"))             # doctest: +SKIP
+    ...                            attnlab.metrics.logit_diff(" Mary", " John"))             # doctest: +SKIP
     """
     metric = check_metric(metric)
     if how not in HOW:

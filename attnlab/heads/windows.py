@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from ..errors import AttnlabError
 from ..runner import Hooks, check_heads
-from .metrics import loss_metric
+from . import metrics
 from .probes import text_ids
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def window_perplexity(model: Model, text=None, *, window: int | None = 64, sinks
     run = Hooks(record=False)
     if window is not None:
         run.blocked = _masks(model, len(ids), window, sinks, heads)
-    bound = loss_metric().bind(model, ids)
+    bound = metrics.loss().bind(model, ids)
     hidden = model.forward(torch.tensor([ids], device=model.device), run)
     with torch.no_grad():
         return math.exp(float(bound.evaluate(hidden[:, bound.positions])[0]))
