@@ -30,7 +30,8 @@ class LayerRecord:
     """What one layer's attention saw: enough to recompute any head's pattern exactly.
 
     ``q``: [batch, heads, query, head_dim]; ``k``: [batch, kv_heads, key, head_dim], both after any
-    rotary embedding and QK-norm; ``allowed``: bool [batch or 1, 1, query, key] or None (all allowed);
+    rotary embedding and QK-norm; ``allowed``: bool [batch or 1, 1, query, key], or None: all allowed,
+    or with ``causal`` each query sees the keys up to its own position (the mask is built on demand);
     ``blocked``: bool [batch or 1, heads, query, key] of knocked-out edges or None; ``z``: the per-head
     outputs [batch, query, heads, head_dim] after any intervention.
     """
@@ -42,6 +43,7 @@ class LayerRecord:
     scaling: float
     softcap: float | None
     z: torch.Tensor | None = None
+    causal: bool = False
 
     def weights(self, heads: slice | list[int] | int = slice(None), batch: int = 0) -> torch.Tensor:
         """Attention weights [heads, query, key] in float32, computed as eager attention does."""
@@ -53,7 +55,8 @@ class LayerRecord:
         head_ids = torch.arange(self.q.shape[1], device=self.q.device)[heads]
         k = self.k[batch].float()[head_ids // groups]
         scores = torch.matmul(q, k.transpose(-1, -2)) * self.scaling
-        return _softmax(scores, self.softcap, _row(self.allowed, batch), _row(self.blocked, batch, head_ids))
+        allowed = _causal(*scores.shape[-2:], scores.device)[None, None] if self.causal else self.allowed
+        return _softmax(scores, self.softcap, _row(allowed, batch), _row(self.blocked, batch, head_ids))
 
 
 def _row(mask: torch.Tensor | None, batch: int, heads: torch.Tensor | None = None) -> torch.Tensor | None:
@@ -162,18 +165,25 @@ def attention(module, query, key, value, attention_mask, dropout: float = 0.0, s
             edit(query)
         for edit in run.k_edits.get(layer, ()):
             edit(key)
-    allowed = _as_allowed(attention_mask, query.shape[-2], key.shape[-2])
+    q_len, k_len = query.shape[-2], key.shape[-2]
+    allowed = _as_allowed(attention_mask, q_len, k_len)
+    # No mask from a causal model: transformers skipped building the causal mask (SDPA's is_causal
+    # shortcut), so the mask is implicit. One query needs none; otherwise it is built only when needed.
+    causal = allowed is None and q_len > 1 and getattr(module, "_attnlab_causal", False)
+    if causal and q_len != k_len:
+        allowed, causal = _causal(q_len, k_len, query.device)[None, None], False
     blocked = run.blocked.get(layer) if run is not None else None
     groups = query.shape[1] // key.shape[1]
     if blocked is not None or softcap is not None:
         k_rep = key.repeat_interleave(groups, dim=1) if groups > 1 else key
         v_rep = value.repeat_interleave(groups, dim=1) if groups > 1 else value
         scores = torch.matmul(query, k_rep.transpose(-1, -2)) * scaling
-        w = _softmax(scores, softcap, allowed, blocked).to(value.dtype)
+        mask = _causal(q_len, k_len, query.device) if causal else allowed
+        w = _softmax(scores, softcap, mask, blocked).to(value.dtype)
         out = torch.matmul(w, v_rep)
     else:
-        out = F.scaled_dot_product_attention(query, key, value, attn_mask=allowed, scale=scaling,
-                                             enable_gqa=groups > 1)
+        out = F.scaled_dot_product_attention(query, key, value, attn_mask=allowed, is_causal=causal,
+                                             scale=scaling, enable_gqa=groups > 1)
     z = out.transpose(1, 2)
     if run is not None:
         edits = run.z_edits.get(layer)
@@ -186,7 +196,7 @@ def attention(module, query, key, value, attention_mask, dropout: float = 0.0, s
             if run.keep_grad and z.requires_grad:
                 z.retain_grad()
             run.layers[layer] = LayerRecord(run.keep(query), run.keep(key), allowed, blocked, scaling, softcap,
-                                            z_kept)
+                                            z_kept, causal)
     return z.contiguous(), None
 
 
@@ -199,11 +209,12 @@ def _as_allowed(mask: torch.Tensor | None, q_len: int, k_len: int) -> torch.Tens
     return mask[..., -q_len:, -k_len:]
 
 
-def _mask(*args, **kwargs):
-    """SDPA's boolean mask, always materialised (never the is_causal shortcut), so patterns are exact."""
-    kwargs["allow_is_causal_skip"] = False
-    return sdpa_mask(*args, **kwargs)
+def _causal(q_len: int, k_len: int, device) -> torch.Tensor:
+    """bool [q_len, k_len], True = may attend: the queries are the last q_len of the k_len positions."""
+    return torch.ones(q_len, k_len, dtype=torch.bool, device=device).tril(k_len - q_len)
 
 
+# transformers' SDPA mask: None (the is_causal shortcut) when the mask is purely causal with no padding,
+# which :func:`attention` handles; materialised otherwise (padding, sliding windows).
 AttentionInterface.register(IMPLEMENTATION, attention)
-AttentionMaskInterface.register(IMPLEMENTATION, _mask)
+AttentionMaskInterface.register(IMPLEMENTATION, sdpa_mask)

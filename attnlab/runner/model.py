@@ -91,6 +91,7 @@ class Model:
         for layer, m in enumerate(a.attn):
             m._attnlab_owner = self._owner
             m._attnlab_layer = layer
+            m._attnlab_causal = a.causal
         for layer, block in enumerate(a.blocks):
             block.register_forward_pre_hook(partial(self._enter_block, layer), with_kwargs=True)
         if a.final_norm is not None:
