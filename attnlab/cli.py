@@ -212,6 +212,9 @@ def _check_models() -> tuple[list[tuple[str, str]], list[str]]:
             broken.append(name)
             more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
             state = f"DAMAGED: {found[0]}{more}; repair: {embedded.repair_command(name)}"
+        elif not embedded.has_manifest(name):
+            state += (", made before caches had a manifest: only its main files were checked; "
+                      f"`attnlab models fetch --force {name}` rebuilds it with one")
         elif state != "not fetched":
             state += ", files verified"
         rows.append((f"model {name}", state))

@@ -168,6 +168,15 @@ def problems(name: str, hashes: bool = False) -> list[str]:
     return found
 
 
+def has_manifest(name: str) -> bool:
+    """Whether the model's converted cache lists its files' sizes and hashes (caches made before attnlab
+    wrote manifests do not; only their main files' presence is checked). True for models without a cache."""
+    model = spec(name)
+    if model.fmt == "folder" or not _cache_ok(model):
+        return True
+    return isinstance((_marker(model) or {}).get("files"), dict)
+
+
 def repair_command(name: str) -> str:
     """The command that rebuilds the model's files."""
     model = spec(name)
