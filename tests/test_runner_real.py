@@ -79,8 +79,8 @@ def test_long_prompt_one_head_without_materialising_all_patterns(smol, monkeypat
     p = t.pattern(18, 6)
     assert p.shape == (2048, 2048) and np.allclose(p.sum(-1), 1, atol=1e-4)
     # every pattern at once would be 30 x 9 x 2048^2 floats (4.2 GiB): refused where memory is short
-    import attnlab.runner.trace
-    monkeypatch.setattr(attnlab.runner.trace, "_available_memory", lambda: 4 * 2**30)
+    import attnlab.runner.checks
+    monkeypatch.setattr(attnlab.runner.checks, "available_memory", lambda: 4 * 2**30)
     with pytest.raises(AttnlabError, match="4.2 GiB"):
         t.patterns()
     assert t.patterns(layers=[18]).shape == (1, 9, 2048, 2048)

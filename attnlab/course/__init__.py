@@ -74,7 +74,7 @@ def _load_all():
 def get(key: str) -> Exercise:
     if not _REGISTRY:
         _load_all()
-    if key not in _REGISTRY:
+    if not isinstance(key, str) or key not in _REGISTRY:
         raise AttnlabError(f"there is no exercise {key!r}; exercises are named like '3.1' "
                            f"(known: {', '.join(sorted(_REGISTRY, key=_order))}).")
     return _REGISTRY[key]
@@ -133,7 +133,10 @@ def hint(key: str, n: int | None = None) -> None:
     if not ex.hints:
         _show(f"Exercise {key} has no hints; `attnlab.solution({key!r})` shows a solution.")
         return
-    items = ex.hints if n is None else [ex.hints[min(max(n, 1), len(ex.hints)) - 1]]
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(ex.hints)):
+        raise AttnlabError(f"exercise {key} has {len(ex.hints)} hint(s): n must be an int from 1 to {len(ex.hints)} "
+                           f"(or left out for all of them), got {n!r}.")
+    items = ex.hints if n is None else [ex.hints[n - 1]]
     _show("\n".join(f"💡 {h}" for h in items))
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import AttnlabError
-from ..runner import HOW, Hooks
+from ..runner import HOW, Hooks, check_model
 from .effects import Effects
 from .metrics import check_metric
 
@@ -39,6 +39,7 @@ def attribution(model: Model, text, metric=None, *, how: str = "zero") -> Effect
 
     >>> attnlab.attribution(model, "The cat sat on the mat. The cat").top(5)          # doctest: +SKIP
     """
+    model = check_model(model, "attnlab.attribution")
     metric = check_metric(metric)
     if how not in HOW:
         raise AttnlabError(f"how must be 'zero' or 'mean', got {how!r}.")

@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import AttnlabError
-from ..runner import home
+from ..runner import check_model, home
 from . import scores as score_fns
 from .probes import DEPTHS, NEEDLES, reads_english
 
@@ -77,6 +77,7 @@ def census(model: Model, *, refresh: bool = False, progress: bool = True) -> pd.
     >>> df = attnlab.census(model)                                    # doctest: +SKIP
     >>> df[df.label == "induction"][["layer", "head", "induction"]]   # doctest: +SKIP
     """
+    model = check_model(model, "attnlab.census")
     key = _fingerprint(model)
     if not refresh:
         df = _memory.get(model)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..errors import AttnlabError
-from ..runner import check_token
+from ..runner import Trace, check_token
 from .effects import Effects
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ def direct_effects(trace: Trace, good, bad=None, *, position: int = -1) -> Effec
 
     >>> e = attnlab.direct_effects(model.run(prompt), " Mary", " John")    # doctest: +SKIP
     """
+    if not isinstance(trace, Trace):
+        raise AttnlabError(f"attnlab.direct_effects takes a trace from model.run(...), got {type(trace).__name__}"
+                           f"{' (run the text first: model.run(text))' if isinstance(trace, str) else ''}.")
     model = trace.model
     if not model.has_lm_head:
         raise AttnlabError(f"{model.name} has no next-token head, so its heads have no direct effect on logits.")

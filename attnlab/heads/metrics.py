@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import AttnlabError
-from ..runner import check_positions, check_token
+from ..runner import Trace, check_positions, check_token
 
 if TYPE_CHECKING:
-    from ..runner import Model, Trace
+    from ..runner import Model
 
 _CHUNK = 128  # positions per unembedding chunk when a loss needs full-vocabulary logits
 
@@ -91,6 +91,7 @@ class _Loss(Metric):
         return Bound(pos, evaluate)
 
     def __call__(self, trace):
+        _need_trace(trace, self)
         pos = self._resolve(trace.model, len(trace))
         return float(trace.token_losses[pos].astype("float64").mean())
 
@@ -101,6 +102,10 @@ class _AtPosition(Metric):
     def __init__(self, tokens, position):
         if not _is_int(position):
             raise AttnlabError(f"position must be an int (negative counts from the end), got {position!r}.")
+        for t in tokens:
+            if not (_is_int(t) and t >= 0) and not (isinstance(t, str) and t):
+                raise AttnlabError(f"a metric token must be a non-empty string such as ' Paris' or an int id, "
+                                   f"got {t!r}.")
         self.tokens = tokens
         self.position = position
 
@@ -115,6 +120,7 @@ class _AtPosition(Metric):
                                                        ids_))
 
     def __call__(self, trace):
+        _need_trace(trace, self)
         pos, ids_ = self._resolve(trace.model, len(trace))
         row = trace.next_logits if pos == len(trace) - 1 else trace.logits[pos]
         row = row.float()[None]
@@ -150,6 +156,8 @@ def loss(positions=None) -> Metric:
     >>> m.name
     'loss at positions 32..62'
     """
+    if isinstance(positions, (str, bytes)):
+        raise AttnlabError(f"positions must be an int, a list of ints or None; got the string {positions!r}.")
     if positions is not None and not _is_int(positions):
         try:
             positions = list(positions)
@@ -197,6 +205,12 @@ def _need_lm_head(model: Model):
     if not model.has_lm_head:
         raise AttnlabError(f"{model.name} is an encoder without a next-token head, and metrics read next-token "
                            "predictions. Use a decoder such as attnlab.load('smollm2').")
+
+
+def _need_trace(trace, metric: Metric):
+    if not isinstance(trace, Trace):
+        raise AttnlabError(f"a metric ({metric.name}) is called on a trace, as in metric(model.run(text)); got "
+                           f"{type(trace).__name__}.")
 
 
 def _is_int(x) -> bool:

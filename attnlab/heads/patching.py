@@ -26,7 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import AttnlabError
-from ..runner import Hooks, Patch, check_heads, check_layer, check_positions, compile_pass
+from ..runner import Hooks, Patch, check_heads, check_layer, check_model, check_positions, compile_pass
 from .effects import Effects
 from .metrics import Bound, Metric, check_metric
 
@@ -43,6 +43,7 @@ def patch_heads(model: Model, clean, corrupted, metric: Metric, *, positions=Non
     >>> metric = attnlab.metrics.logit_diff(" Mary", " John")                # doctest: +SKIP
     >>> attnlab.patch_heads(model, clean, corrupted, metric).top(3)          # doctest: +SKIP
     """
+    model = check_model(model, "attnlab.patch_heads")
     pair = _pair(model, clean, corrupted, metric)
     pos = check_positions(positions, pair.n, "patch position")
     pos = torch.arange(pair.n) if pos is None else torch.tensor(pos)
@@ -68,6 +69,7 @@ def patch_resid(model: Model, clean, corrupted, metric: Metric, *, layers=None, 
     >>> r = attnlab.patch_resid(model, clean, corrupted, attnlab.metrics.logit_diff(" Mary", " John"))  # doctest: +SKIP
     >>> r.tokens                                                                               # doctest: +SKIP
     """
+    model = check_model(model, "attnlab.patch_resid")
     pair = _pair(model, clean, corrupted, metric)
     wanted = range(model.n_layers + 1) if layers is None else [check_layer(model, l, allow_final=True) for l in layers]
     values = np.full((model.n_layers + 1, pair.n), np.nan)
@@ -98,6 +100,7 @@ def patch_fraction(model: Model, clean, corrupted, metric: Metric, *, heads=(), 
     ...                        resid=[(0, p) for p in range(n)])                           # doctest: +SKIP
     1.0
     """
+    model = check_model(model, "attnlab.patch_fraction")
     pair = _pair(model, clean, corrupted, metric)
     source = model.run(pair.clean_ids)
     run = compile_pass(model, pair.n, patch=Patch(source, heads=check_heads(model, heads, "heads"), resid=resid),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..errors import AttnlabError
+from ..runner import check_memory, check_model, is_int
 
 if TYPE_CHECKING:
     from ..runner import Model
@@ -48,6 +49,7 @@ def reads_english(model: Model) -> bool:
 def text_ids(model: Model, n_tokens: int = 512) -> list[int]:
     """The first ``n_tokens`` tokens of the shipped text (with the model's own special tokens around it), or
     a seeded random sequence without repeats for models that cannot read English."""
+    model = check_model(model, "attnlab.heads.text_ids")
     n = min(n_tokens, model.max_tokens or n_tokens)
     if not reads_english(model):
         prefix, _ = _specials(model)
@@ -67,12 +69,21 @@ def repeated_tokens(model: Model, n: int = 50, batch: int = 4, seed: int = 0) ->
     ordinary vocabulary (ids 1000-20000 in a large vocabulary, 2000-20000 for BERT's, whose low ids
     are unused slots and single characters; special tokens excluded), as in Olsson et al. (2022).
     """
+    model = check_model(model, "attnlab.heads.repeated_tokens")
+    for name, value, low in (("n", n, 4), ("batch", batch, 1), ("seed", seed, 0)):
+        if not is_int(value) or value < low:
+            raise AttnlabError(f"{name} must be an int of at least {low}, got {value!r}.")
     prefix, suffix = _specials(model)
     pool = _pool(model)
     room = (model.max_tokens or 2 * n + len(prefix) + len(suffix)) - len(prefix) - len(suffix)
     n = min(n, len(pool), room // 2)
     if n < 4:
         raise AttnlabError(f"{model.name} has too few ordinary tokens or positions for a repeated sequence.")
+    T = 2 * n + len(prefix) + len(suffix)
+    per_row = T * (model.n_layers * ((2 * model.n_heads + model.n_kv_heads) * model.head_dim + model.d_model)
+                   + model.n_heads * T) * 4          # what a recording forward keeps, plus one layer's weights
+    check_memory(batch * per_row, f"a recording forward of {batch} sequences of {T} tokens",
+                 "Use a smaller batch (the default, batch=4, is plenty for a score).")
     g = torch.Generator().manual_seed(seed)
     rows = []
     for _ in range(batch):
@@ -97,6 +108,7 @@ class NeedlePrompt:
 def needle_prompts(model: Model, haystack_tokens: int = 300) -> list[NeedlePrompt]:
     """One prompt per needle and depth: ``haystack_tokens`` of the shipped text with a needle sentence put
     at 20%, 50% and 80% of its depth, then "Question: ...?" and "Answer:" followed by the needle."""
+    model = check_model(model, "attnlab.heads.needle_prompts")
     if not reads_english(model):
         raise AttnlabError(f"{model.name} cannot read English, and needle-in-a-haystack prompts are English text.")
     prefix, _ = _specials(model)

@@ -20,7 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import AttnlabError
-from ..runner import Hooks
+from ..runner import Hooks, check_model
 from .effects import Effects
 from .probes import DEPTHS, NEEDLES, needle_prompts, reads_english, repeated_tokens, text_ids
 
@@ -44,6 +44,7 @@ def sink(model: Model, text: str | None = None, *, on: str = "first") -> Effects
 
     >>> attnlab.scores.sink(model).max()      # several SmolLM2 heads put ~all their mass on token 0  # doctest: +SKIP
     """
+    model = check_model(model, "attnlab.scores.sink")
     keys = {"first": "sink", "punctuation": "punctuation_sink", "sep": "sep_sink"}
     if on not in keys:
         raise AttnlabError(f"on must be 'first', 'punctuation' or 'sep', got {on!r}.")
@@ -58,6 +59,7 @@ def previous_token(model: Model, text: str | None = None) -> Effects:
     The attention template of Olsson et al. (2022), *In-context Learning and Induction Heads*, on
     shipped prose (or ``text``).
     """
+    model = check_model(model, "attnlab.scores.previous_token")
     return Effects(prose_scores(model, text)["previous_token"], what="previous-token score (mean A[i, i-1])")
 
 
@@ -65,12 +67,14 @@ def positional(model: Model, text: str | None = None) -> Effects:
     """Positional score: the share of queries whose most-attended key sits at the head's most common
     relative offset. A head is positional when it is >= 0.9 (Voita et al., 2019, *Analyzing Multi-Head
     Self-Attention: Specialized Heads Do the Heavy Lifting*). The offset is :func:`positional_offset`."""
+    model = check_model(model, "attnlab.scores.positional")
     return Effects(prose_scores(model, text)["positional"], what="positional score (share of argmax at one offset)")
 
 
 def positional_offset(model: Model, text: str | None = None) -> np.ndarray:
     """The most common relative offset key - query of each head's argmax attention (ints; -1 is the
     previous token, 0 the token itself, +1 the next token in an encoder). See :func:`positional`."""
+    model = check_model(model, "attnlab.scores.positional_offset")
     return prose_scores(model, text)["offset"]
 
 
@@ -81,6 +85,7 @@ def local_span(model: Model, text: str | None = None, *, window: int = 32, sinks
     serve; the rest, 1 - score, is long-range attention (retrieval candidates). Xiao et al. (2025),
     *DuoAttention*; Wu et al. (2024), *Retrieval Head Mechanistically Explains Long-Context Factuality*.
     """
+    model = check_model(model, "attnlab.scores.local_span")
     return Effects(prose_scores(model, text, window=window, sinks=sinks)["local_span"],
                    what=f"local-span score (mass within {window} recent + {sinks} first positions)")
 
@@ -88,6 +93,7 @@ def local_span(model: Model, text: str | None = None, *, window: int = 32, sinks
 def prose_scores(model: Model, text: str | None = None, *, window: int = 32, sinks: int = 4) -> dict:
     """Every prose-based score from one forward: sink, punctuation_sink, sep_sink, previous_token,
     positional, offset, local_span (see the public functions above)."""
+    model = check_model(model, "attnlab.scores.prose_scores")
     if not isinstance(window, int) or window < 1 or not isinstance(sinks, int) or sinks < 0:
         raise AttnlabError(f"window must be a positive int and sinks a non-negative int; got {window!r}, {sinks!r}.")
     ids = text_ids(model, TEXT_TOKENS) if text is None else model.encode(text)
@@ -145,6 +151,7 @@ def duplicate_token(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0)
     (mean over the second copy of A[i, i - n]; encoders: to the other copy, in both directions).
     Wang et al. (2022), *Interpretability in the Wild* (IOI duplicate-token heads); Tang et al. (2024)
     call them echo heads."""
+    model = check_model(model, "attnlab.scores.duplicate_token")
     return Effects(repeat_scores(model, n=n, batch=batch, seed=seed)["duplicate_token"],
                    what="duplicate-token score (attention to the earlier copy)")
 
@@ -156,6 +163,7 @@ def induction(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> Ef
 
     >>> attnlab.scores.induction(attnlab.load("smollm2"))[18, 6]     # about 0.9    # doctest: +SKIP
     """
+    model = check_model(model, "attnlab.scores.induction")
     _need_decoder(model, "induction")
     return Effects(repeat_scores(model, n=n, batch=batch, seed=seed)["induction"],
                    what="induction score (attention to the token after the earlier copy)")
@@ -172,6 +180,7 @@ def copying(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> Effe
     head's OV output) measured on real activations; Olsson et al. (2022) score copying from the OV circuit.
     Models with a next-token head only.
     """
+    model = check_model(model, "attnlab.scores.copying")
     _need_lm_head(model, "copying")
     return Effects(repeat_scores(model, n=n, batch=batch, seed=seed)["copying"],
                    what="copying score (attended token among the head's top direct logits)")
@@ -179,6 +188,7 @@ def copying(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> Effe
 
 def repeat_scores(model: Model, *, n: int = 50, batch: int = 4, seed: int = 0) -> dict:
     """duplicate_token, induction (NaN for encoders) and copying (NaN without a next-token head) from one forward."""
+    model = check_model(model, "attnlab.scores.repeat_scores")
     ids, start, n = repeated_tokens(model, n=n, batch=batch, seed=seed)
     run = _run(model, ids)
     first = torch.arange(start, start + n)
@@ -239,6 +249,7 @@ def retrieval(model: Model, *, haystack_tokens: int = 300, progress: bool = True
     produced, and the model's own top prediction is that token too. Mean over prompts; Wu et al. call heads
     above 0.1 retrieval heads (under 5% of heads). Decoders that read English only.
     """
+    model = check_model(model, "attnlab.scores.retrieval")
     _need_lm_head(model, "retrieval")
     with tqdm(total=len(NEEDLES) * len(DEPTHS), desc="needle prompts", disable=not progress) as bar:
         return Effects(retrieval_scores(model, haystack_tokens=haystack_tokens, tick=bar.update),
@@ -247,6 +258,7 @@ def retrieval(model: Model, *, haystack_tokens: int = 300, progress: bool = True
 
 def retrieval_scores(model: Model, *, haystack_tokens: int = 300, tick=lambda: None) -> np.ndarray:
     """:func:`retrieval` without a progress bar; ``tick()`` is called after each prompt."""
+    model = check_model(model, "attnlab.scores.retrieval_scores")
     prompts = needle_prompts(model, haystack_tokens)
     score = np.zeros((model.n_layers, model.n_heads))
     for p in prompts:

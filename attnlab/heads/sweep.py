@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import AttnlabError
-from ..runner import HOW, Hooks, check_heads, compile_pass
+from ..runner import HOW, Hooks, check_heads, check_model, compile_pass
 from .effects import Effects
 from .metrics import Bound, check_metric
 
@@ -46,6 +46,7 @@ def ablation_sweep(model: Model, text, metric=None, *, how: str = "zero", heads=
     >>> e = attnlab.ablation_sweep(model, "When Mary and John went to the store, John gave a drink to",
     ...                            attnlab.metrics.logit_diff(" Mary", " John"))             # doctest: +SKIP
     """
+    model = check_model(model, "attnlab.ablation_sweep")
     metric = check_metric(metric)
     if how not in HOW:
         raise AttnlabError(f"how must be 'zero' or 'mean', got {how!r}.")

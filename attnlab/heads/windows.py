@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import AttnlabError
-from ..runner import Hooks, check_heads
+from ..runner import Hooks, check_heads, check_model
 from . import metrics
 from .probes import text_ids
 
@@ -38,6 +38,7 @@ def window_perplexity(model: Model, text=None, *, window: int | None = 64, sinks
 
     >>> attnlab.window_perplexity(model, window=64, sinks=4, heads=[(18, 6)])    # doctest: +SKIP
     """
+    model = check_model(model, "attnlab.window_perplexity")
     ids = _ids(model, text)
     heads = check_heads(model, heads, "heads")
     if window is not None and (not isinstance(window, int) or isinstance(window, bool) or window < 1):
@@ -60,6 +61,7 @@ def window_table(model: Model, text=None, *, windows=(16, 64, 256), sinks=(0, 4)
 
     >>> attnlab.window_table(model, windows=(32, 128), sinks=(0, 1, 4))    # doctest: +SKIP
     """
+    model = check_model(model, "attnlab.window_table")
     settings = [(None, 0)] + [(w, s) for w in windows for s in sinks]
     rows = []
     for w, s in tqdm(settings, desc="windowed perplexity", disable=not progress):

@@ -13,7 +13,22 @@ True
 """
 from . import embedded
 from .attention import SITES, Hooks, LayerRecord
-from .checks import check_head, check_heads, check_layer, check_positions, check_token, check_vector, is_int
+from .checks import (
+    available_memory,
+    check_device,
+    check_finite,
+    check_head,
+    check_heads,
+    check_layer,
+    check_memory,
+    check_model,
+    check_positions,
+    check_token,
+    check_unicode,
+    check_vector,
+    is_int,
+    is_number,
+)
 from .families import Anatomy
 from .interventions import HOW, Add, Block, Patch, compile_pass
 from .load import load, register_zoo
@@ -22,5 +37,6 @@ from .paths import home
 from .trace import Trace
 
 __all__ = ["HOW", "SITES", "Add", "Anatomy", "Block", "Hooks", "LayerRecord", "Model", "Patch", "Trace",
-           "check_head", "check_heads", "check_layer", "check_positions", "check_token", "check_vector",
-           "compile_pass", "embedded", "home", "is_int", "load", "register_zoo"]
+           "available_memory", "check_device", "check_finite", "check_head", "check_heads", "check_layer",
+           "check_memory", "check_model", "check_positions", "check_token", "check_unicode", "check_vector",
+           "compile_pass", "embedded", "home", "is_int", "is_number", "load", "register_zoo"]

@@ -11,7 +11,9 @@ Each returns the value in normal form or raises :class:`~attnlab.AttnlabError` s
 """
 from __future__ import annotations
 
+import math
 import numbers
+import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -26,6 +28,93 @@ if TYPE_CHECKING:
 
 def is_int(x) -> bool:
     return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def is_number(x) -> bool:
+    """A real number (int or float, numpy ones included), not a bool."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+class ModelBase:
+    """The base class of :class:`attnlab.Model`, so that :func:`check_model` knows one without importing it."""
+
+
+def check_model(model, what: str) -> Model:
+    """``model`` if it is an :class:`attnlab.Model`, else an error showing how to get one."""
+    if isinstance(model, ModelBase):
+        return model
+    if isinstance(model, str):
+        raise AttnlabError(f"{what} takes a model, not the string {model!r}: load it first, "
+                           f"model = attnlab.load({model!r}), then pass model.")
+    raise AttnlabError(f"{what} takes a model from attnlab.load(...), got {type(model).__name__}.")
+
+
+def check_finite(x, what: str, *, minimum: float | None = None) -> float:
+    """``x`` as a float if it is a finite real number (and at least ``minimum``), else a clear error."""
+    if not is_number(x):
+        raise AttnlabError(f"{what} must be a number, got {x!r} ({type(x).__name__}).")
+    if not math.isfinite(x):
+        raise AttnlabError(f"{what} must be a finite number, got {x!r}.")
+    if minimum is not None and x < minimum:
+        raise AttnlabError(f"{what} must be at least {minimum:g}, got {x!r}.")
+    return float(x)
+
+
+def check_device(device) -> torch.device:
+    """A torch device this machine has: "auto" picks cuda, then mps, then cpu."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise AttnlabError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'mps'.") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise AttnlabError(f"device={device!r} was asked for but this torch sees no CUDA GPU; use device='auto'.")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise AttnlabError(f"device={device!r} was asked for but this torch sees no Apple GPU; use device='auto'.")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise AttnlabError(f"attnlab runs on 'cpu', 'cuda' or 'mps', not {device!r}; use device='auto'.")
+    return dev
+
+
+def check_unicode(text: str) -> str:
+    """``text`` if it is valid Unicode (no lone surrogate such as '\\ud800'), else a clear error."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        bad = text[e.start]
+        raise AttnlabError(
+            f"the text holds a lone surrogate {bad!r} at character {e.start}, which is not valid Unicode (it often "
+            "comes from a broken copy-paste or a JSON escape). Remove it, or clean the text with "
+            "text.encode('utf-8', 'replace').decode('utf-8').") from None
+    return text
+
+
+def available_memory() -> int:
+    """Bytes of host memory available for new arrays (results come back to the host)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
+def check_memory(need: int, what: str, instead: str) -> None:
+    """Refuse up front a result of ``need`` bytes above half the available memory, naming a cheaper way."""
+    free = available_memory()
+    if need > 0.5 * free:
+        raise AttnlabError(f"{what} would take {need / 2**30:.1f} GiB, more than half of the "
+                           f"{free / 2**30:.1f} GiB of memory available. {instead}")
 
 
 def check_layer(model: Model, layer, *, allow_final: bool = False) -> int:

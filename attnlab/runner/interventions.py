@@ -19,6 +19,7 @@ import torch
 from ..errors import AttnlabError
 from .attention import Hooks
 from .checks import (
+    check_finite,
     check_heads,
     check_layer,
     check_positions,
@@ -95,7 +96,11 @@ def compile_pass(model: Model, n_tokens: int, *, ablate=(), how="zero", patch=No
     for spec in _as_list(patch, Patch, "patch"):
         _compile_patch(model, p, spec, n_tokens)
     for spec in _as_list(add, Add, "add"):
-        vec = check_vector(model, spec.vector) * float(spec.scale)
+        scale = check_finite(spec.scale, "Add scale")
+        vec = check_vector(model, spec.vector) * scale
+        if not torch.isfinite(vec).all():   # a finite vector times a finite scale can still overflow
+            raise AttnlabError(f"scale * vector overflows {str(vec.dtype).removeprefix('torch.')} (scale={scale:g}): "
+                               "use a smaller scale.")
         layer = check_layer(model, spec.layer, allow_final=True)
         pos = check_positions(spec.position, n_tokens, "Add position")
         p.resid_edits.setdefault(layer, []).append(_adder(vec, pos))

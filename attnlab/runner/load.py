@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from ..errors import AttnlabError
+from .checks import check_device
 from .model import Model
 
 _loaded: dict[tuple, Model] = {}
@@ -39,6 +40,10 @@ def load(name="smollm2", *, device: str = "auto", dtype: str | torch.dtype = "au
         return Model(name, tokenizer, type(name).__name__)
     if not isinstance(name, (str, os.PathLike)):
         raise AttnlabError(f"attnlab.load takes a model name or folder, got {type(name).__name__}.")
+    if not str(name).strip():
+        raise AttnlabError(f"attnlab.load got an empty name; {_CHOICES}.")
+    if not isinstance(fresh, bool):
+        raise AttnlabError(f"fresh must be True or False, got {fresh!r}.")
     dev = _device(device)
     key = (str(name), str(dev), str(dtype))
     with _load_lock:
@@ -50,19 +55,7 @@ def load(name="smollm2", *, device: str = "auto", dtype: str | torch.dtype = "au
 
 
 def _device(device) -> torch.device:
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise AttnlabError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'mps'.") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise AttnlabError("device='cuda' was asked for but this torch sees no CUDA GPU; use device='auto'.")
-    return dev
+    return check_device(device)
 
 
 def _dtype(dtype, dev: torch.device, n_params: int) -> torch.dtype:
@@ -75,6 +68,9 @@ def _dtype(dtype, dev: torch.device, n_params: int) -> torch.dtype:
         raise AttnlabError(f"unknown dtype {dtype!r}: use 'auto', 'float32', 'bfloat16' or 'float16'.")
     return names[dtype]
 
+
+_CHOICES = ("use an embedded model (smollm2, minilm, gemma3-270m), a tiny model (attnlab.load('tiny-induction'), "
+            "...), or the path of a local folder holding config.json, weights and tokenizer files")
 
 # name prefix -> (the model names, a loader name -> (module, tokenizer)); see register_zoo
 _ZOOS: dict[str, tuple[Collection[str], Callable[[str], tuple[torch.nn.Module, object]]]] = {}
@@ -98,27 +94,69 @@ def _load_new(name: str, dev: torch.device, dtype) -> Model:
             module.to(device=dev, dtype=_dtype(dtype, dev, 0))
             return Model(module, tok, name)
     if embedded.is_embedded(name):
-        return _from_folder(embedded.model_dir(name), name, dev, dtype)
+        return _from_embedded(name, dev, dtype)
     path = Path(name).expanduser()
     if path.is_dir():
-        return _from_folder(path, path.name, dev, dtype)
-    return _from_folder(name, name, dev, dtype, hub_id=True)
+        try:
+            return _from_folder(path, path.name, dev, dtype)
+        except _Unreadable as e:
+            raise AttnlabError(f"the model folder {str(path)!r} could not be read ({e}). It needs config.json, "
+                               "weights (model.safetensors) and tokenizer files.") from None
+    if path.exists():
+        raise AttnlabError(f"{name!r} is a file; attnlab.load takes a model folder (holding config.json, weights and "
+                           "tokenizer files) or a model name.")
+    if name.startswith(("/", ".", "~")) or ("/" in name and not _looks_like_hub_id(name)):
+        raise AttnlabError(f"there is no folder {name!r}; check the path, or {_CHOICES}.")
+    if _in_hub_cache(name):
+        try:
+            return _from_folder(name, name, dev, dtype)
+        except _Unreadable as e:
+            raise AttnlabError(f"{name!r} is in the local Hugging Face cache but could not be read ({e}); the "
+                               f"cached copy may be incomplete. Otherwise {_CHOICES}.") from None
+    raise AttnlabError(f"unknown model {name!r}: it is not an embedded model ({', '.join(embedded.EMBEDDED)}), not a "
+                       "folder, and not in the local Hugging Face cache (attnlab never downloads from the hub). "
+                       f"{_CHOICES[0].upper()}{_CHOICES[1:]}.")
 
 
-def _from_folder(path, name: str, dev: torch.device, dtype, hub_id: bool = False) -> Model:
+def _in_hub_cache(name: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except Exception:   # an id huggingface_hub rejects is not cached either
+        return False
+
+
+class _Unreadable(Exception):
+    """The folder (or cached hub id) could not be read: its files are missing or damaged."""
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 2 and all(parts) and not name.startswith(("/", ".", "~"))
+
+
+def _from_embedded(name: str, dev: torch.device, dtype) -> Model:
+    from . import embedded
+
+    folder = embedded.model_dir(name)
+    try:
+        return _from_folder(folder, name, dev, dtype)
+    except _Unreadable as e:
+        raise AttnlabError(f"the files of embedded model {name!r} in {folder} could not be read ({e}); they are "
+                           f"damaged. Repair them with `{embedded.repair_command(name)}` (`attnlab doctor` checks "
+                           "every cached model).") from None
+
+
+def _from_folder(path, name: str, dev: torch.device, dtype) -> Model:
+    """Load a folder or a cached hub id; raises _Unreadable (with the first line of the reason) when it fails."""
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
     try:
         config = AutoConfig.from_pretrained(path, local_files_only=True)
         tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    except (OSError, ValueError) as e:
-        from .embedded import EMBEDDED
-        where = "is not in the local Hugging Face cache (attnlab never downloads from the hub)" if hub_id \
-            else "could not be read"
-        raise AttnlabError(
-            f"{name!r} {where}: {str(e).splitlines()[0][:200]}. Use an embedded model "
-            f"({', '.join(EMBEDDED)}), a tiny model (attnlab.load('tiny-induction'), ...), or a local folder holding "
-            "config.json, weights and tokenizer files.") from None
+    except Exception as e:   # OSError, JSON errors, tokenizer parse errors: all mean the files are unusable
+        raise _Unreadable(_reason(e)) from None
     archs = getattr(config, "architectures", None) or []
     causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs) or config.model_type != "bert"
     cls = AutoModelForCausalLM if causal else AutoModel
@@ -128,9 +166,16 @@ def _from_folder(path, name: str, dev: torch.device, dtype, hub_id: bool = False
     hf_logging.disable_progress_bar()  # a "Loading weights" bar per load would clutter every lesson
     try:
         module = cls.from_pretrained(path, local_files_only=True, dtype=torch.float32, attn_implementation="sdpa")
+    except Exception as e:   # safetensors header errors, truncated weights, missing weight files
+        raise _Unreadable(_reason(e)) from None
     finally:
         if bars:
             hf_logging.enable_progress_bar()
     n_params = sum(p.numel() for p in module.parameters())
     module.to(device=dev, dtype=_dtype(dtype, dev, n_params))
     return Model(module, tok, name)
+
+
+def _reason(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0][:200]}" if text else type(e).__name__

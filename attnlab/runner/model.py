@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import sys
 import threading
 from functools import partial
 from pathlib import Path
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 from ..errors import AttnlabError
 from . import families
 from .attention import IMPLEMENTATION, Hooks, Owner, attention
-from .checks import check_heads, check_layer
+from .checks import ModelBase, check_finite, check_heads, check_layer, check_unicode, is_int
 from .interventions import HOW, compile_pass
 from .trace import Trace
 
@@ -29,9 +30,11 @@ _REFERENCE_TEXT = Path(__file__).parent.parent / "data" / "reference.txt"
 _LOGITS_BUDGET = 256 * 2**20   # keep every position's logits only below this many bytes
 _CHUNK = 512                   # positions per unembedding chunk
 _LENGTHS_KEPT = 4              # prompt lengths whose block inputs are kept for passes that start late
+_UNBOUNDED_CONTEXT = 8192      # the most tokens generate writes for a model without a context length
+_BAR_FROM = 32                 # generate shows a progress bar from this many new tokens on
 
 
-class Model:
+class Model(ModelBase):
     """A loaded model wrapped for inspection. Build one with :func:`attnlab.load`.
 
     Attributes: ``name``, ``n_layers``, ``n_heads`` (query heads per layer), ``n_kv_heads``, ``head_dim``,
@@ -168,7 +171,7 @@ class Model:
         if isinstance(text, str):
             if not text.strip():
                 raise AttnlabError("the text is empty (or only whitespace): give the model at least one word.")
-            ids = self._encode_str(text)
+            ids = self._encode_str(check_unicode(text))
         elif isinstance(text, (list, tuple, np.ndarray, torch.Tensor)):
             ids = [int(i) for i in np.asarray(text.cpu() if isinstance(text, torch.Tensor) else text).reshape(-1)] \
                 if _all_ints(text) else None
@@ -374,37 +377,62 @@ class Model:
 
     # -- generation -----------------------------------------------------------------------------
     def generate(self, prompt, max_new_tokens: int = 20, *, ablate=(), how: str = "zero",
-                 temperature: float = 0.0, seed: int = 0) -> Trace:
+                 temperature: float = 0.0, seed: int = 0, progress: bool = True) -> Trace:
         """Continue ``prompt`` and return a Trace over prompt + generated tokens (``t.n_prompt`` marks the split).
 
-        Greedy by default; ``temperature > 0`` samples (reproducibly, from ``seed``). Ablations apply while
-        generating and in the returned trace, so you can watch a model write without some heads.
+        Greedy by default (``temperature=0``); ``temperature > 0`` samples (reproducibly, from ``seed``).
+        Ablations apply while generating and in the returned trace, so you can watch a model write without
+        some heads. ``max_new_tokens`` may not exceed the room the model's context leaves after the prompt.
+        A progress bar shows from 32 new tokens on (``progress=False`` hides it). Interrupting (Ctrl-C, or
+        the notebook's stop button) ends generation early: the trace holds what was written so far.
 
         >>> t = model.generate("Once upon a time", max_new_tokens=10)   # doctest: +SKIP
         >>> "".join(t.tokens[t.n_prompt:])                              # doctest: +SKIP
         """
         if not self.has_lm_head:
             raise AttnlabError(f"{self.name} is an encoder without a next-token head: it cannot generate.")
-        if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 1:
+        if not is_int(max_new_tokens) or max_new_tokens < 1:
             raise AttnlabError(f"max_new_tokens must be a positive int, got {max_new_tokens!r}.")
+        temperature = check_finite(temperature, "temperature (0 means greedy, above 0 samples)", minimum=0.0)
+        if not is_int(seed):
+            raise AttnlabError(f"seed must be an int, got {seed!r}.")
+        if not isinstance(progress, bool):
+            raise AttnlabError(f"progress must be True or False, got {progress!r}.")
         if how not in HOW:
             raise AttnlabError(f"how must be 'zero' or 'mean', got {how!r}.")
         ids = self.encode(prompt)
-        limit = self.max_tokens or len(ids) + max_new_tokens
-        steps = min(max_new_tokens, limit - len(ids))
-        if steps < 1:
-            raise AttnlabError(f"the prompt already fills {self.name}'s context of {limit} tokens; shorten it.")
+        context = self.max_tokens or _UNBOUNDED_CONTEXT
+        room = context - len(ids)
+        if room < 1:
+            raise AttnlabError(f"the prompt already fills {self.name}'s context of {context} tokens; shorten it.")
+        if max_new_tokens > room:
+            raise AttnlabError(f"max_new_tokens={max_new_tokens} does not fit: {self.name} reads at most {context} "
+                               f"tokens and the prompt has {len(ids)}, so at most {room} new tokens fit. "
+                               f"Ask for max_new_tokens={min(room, 200)} or fewer.")
         run = compile_pass(self, len(ids), ablate=ablate, how=how, record=False)
-        if self.family == "attnlab_tiny":
-            out = self._generate_by_recompute(ids, steps, run, temperature, seed)
-        else:
-            out = self._generate_with_cache(ids, steps, run, temperature, seed)
+        from tqdm.auto import tqdm
+
+        out = list(ids)
+        with tqdm(total=max_new_tokens, desc="generating", unit="token",
+                  disable=not progress or max_new_tokens < _BAR_FROM) as bar:
+            try:
+                if self.family == "attnlab_tiny":
+                    self._generate_by_recompute(out, max_new_tokens, run, temperature, seed, bar.update)
+                else:
+                    self._generate_with_cache(out, max_new_tokens, run, temperature, seed, bar.update)
+            except KeyboardInterrupt:
+                if len(out) == len(ids):
+                    raise
+                bar.write(f"attnlab: generation interrupted after {len(out) - len(ids)} new tokens; "
+                          "the trace holds what was written so far.", file=sys.stderr)
         t = self.run(out, ablate=ablate, how=how)
         t.n_prompt = len(ids)
         return t
 
-    def _generate_with_cache(self, ids, steps, run: Hooks, temperature, seed) -> list[int]:
-        """transformers' generate with its KV cache; head ablations apply to every new position."""
+    def _generate_with_cache(self, out: list[int], steps: int, run: Hooks, temperature: float, seed: int,
+                             tick=lambda n: None) -> list[int]:
+        """transformers' generate with its KV cache; head ablations apply to every new position. New tokens
+        are appended to ``out`` as they come (so an interrupted call leaves what was written)."""
         from transformers import GenerationConfig
 
         eos = getattr(self.tokenizer, "eos_token_id", None)
@@ -412,15 +440,16 @@ class Model:
                                   pad_token_id=eos, temperature=temperature if temperature > 0 else None,
                                   top_k=None, top_p=None)
         devices = [self.device] if self.device.type == "cuda" else []
+        prompt = torch.tensor([out], device=self.device)
         with torch.no_grad(), self._active(run), torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            out = self.module.generate(torch.tensor([ids], device=self.device), generation_config=config)
-        return out[0].tolist()
+            self.module.generate(prompt, generation_config=config, streamer=_Collect(out, tick))
+        return out
 
-    def _generate_by_recompute(self, ids, steps, run: Hooks, temperature, seed) -> list[int]:
-        """A plain loop that recomputes the whole prefix each step (attnlab's tiny models)."""
+    def _generate_by_recompute(self, out: list[int], steps: int, run: Hooks, temperature: float, seed: int,
+                               tick=lambda n: None) -> list[int]:
+        """A plain loop that recomputes the whole prefix each step (attnlab's tiny models); appends to ``out``."""
         g = torch.Generator().manual_seed(seed)
-        out = list(ids)
         for _ in range(steps):
             hidden = self.forward(torch.tensor([out], device=self.device), run)
             with torch.no_grad():
@@ -429,8 +458,26 @@ class Model:
                 out.append(int(torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=g)))
             else:
                 out.append(int(logits.argmax()))
+            tick(1)
         return out
 
+
+class _Collect:
+    """A transformers streamer that appends each new token to ``out`` (the first call is the prompt)."""
+
+    def __init__(self, out: list[int], tick):
+        self.out, self.tick, self.prompt_seen = out, tick, False
+
+    def put(self, value: torch.Tensor):
+        if not self.prompt_seen:
+            self.prompt_seen = True
+            return
+        new = value.reshape(-1).tolist()
+        self.out.extend(new)
+        self.tick(len(new))
+
+    def end(self):
+        pass
 
 def _first_parameter(module) -> str:
     return next(iter(inspect.signature(module.forward).parameters))

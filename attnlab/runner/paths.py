@@ -12,6 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
+from ..errors import AttnlabError
+
 
 def home() -> Path:
     """The attnlab cache folder (created on demand): ``$ATTNLAB_HOME``, else the user cache dir.
@@ -21,7 +23,7 @@ def home() -> Path:
     """
     env = os.environ.get("ATTNLAB_HOME")
     path = Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("attnlab"))
-    path.mkdir(parents=True, exist_ok=True)
+    _make_folder(path, "ATTNLAB_HOME" if env else "the attnlab cache folder")
     return path
 
 
@@ -37,5 +39,20 @@ def wheels_dir() -> Path:
 
 def _sub(name: str) -> Path:
     path = home() / name
-    path.mkdir(exist_ok=True)
+    _make_folder(path, "the attnlab cache folder")
     return path
+
+
+def _make_folder(path: Path, what: str) -> None:
+    """Create ``path`` (and its parents) or say in one line why it cannot be, and what to do."""
+    fix = "point ATTNLAB_HOME at a folder you can write to (or unset it)"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise AttnlabError(f"{what} {str(path)!r} is a file, not a folder: {fix}.") from None
+    except NotADirectoryError:
+        raise AttnlabError(f"{what} {str(path)!r} lies inside a file, not a folder: {fix}.") from None
+    except OSError as e:
+        raise AttnlabError(f"cannot create {what} {str(path)!r} ({e.strerror or e}): {fix}.") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise AttnlabError(f"{what} {str(path)!r} is not writable: {fix}.")

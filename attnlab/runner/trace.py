@@ -10,6 +10,7 @@ when asked, so a long prompt can be inspected head by head without materialising
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 
 from ..errors import AttnlabError
 from .attention import LayerRecord
-from .checks import check_head, check_layer, check_positions, check_token
+from .checks import check_head, check_layer, check_memory, check_positions, check_token
 
 if TYPE_CHECKING:
     from .model import Model
@@ -117,15 +118,19 @@ class Trace:
 
         Refused with a message naming the size when the result would not fit in memory.
         """
-        layers = list(range(self.model.n_layers)) if layers is None else [check_layer(self.model, l) for l in layers]
+        if layers is None:
+            layers = list(range(self.model.n_layers))
+        elif isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
+            raise AttnlabError(f"layers must be a list of layer numbers, e.g. layers=[{self.model.n_layers - 1}], "
+                               f"or None for all; got {layers!r}. For one head use t.pattern(layer, head).")
+        else:
+            layers = [check_layer(self.model, l) for l in layers]
+            if not layers:
+                raise AttnlabError("layers=[] names no layer; pass None for all layers.")
         n = len(self)
-        need = len(layers) * self.model.n_heads * n * n * 4
-        free = _available_memory()
-        if need > 0.5 * free:
-            raise AttnlabError(
-                f"all patterns of {len(layers)} layers x {self.model.n_heads} heads at {n} tokens take "
-                f"{need / 2**30:.1f} GiB, more than half of the {free / 2**30:.1f} GiB available. Ask for fewer "
-                "layers (t.patterns(layers=[...])) or one head at a time (t.pattern(layer, head)).")
+        check_memory(len(layers) * self.model.n_heads * n * n * 4,
+                     f"all patterns of {len(layers)} layers x {self.model.n_heads} heads at {n} tokens",
+                     "Ask for fewer layers (t.patterns(layers=[...])) or one head at a time (t.pattern(layer, head)).")
         out = np.empty((len(layers), self.model.n_heads, n, n), dtype=np.float32)
         for i, layer in enumerate(layers):
             out[i] = self._record(layer).weights().cpu().numpy()
@@ -189,18 +194,3 @@ class Trace:
             raise AttnlabError("this trace did not keep the residual stream; run again with record=True (the default).")
         return r
 
-
-def _available_memory() -> int:
-    """Bytes of memory available for new arrays on this machine (host RAM; patterns come back to the host)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        import os
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 8 * 2**30

@@ -20,6 +20,7 @@ from ..errors import AttnlabError
 from . import induction, parity, registers
 from .checkpoints import CHECKPOINT_DIR, TINY_MODELS, load_history, metrics
 from .induction import phase_change_step
+from .training import pick_device
 
 MODELS = TINY_MODELS
 """name -> what the model is and what it was trained on."""
@@ -35,7 +36,7 @@ _LESSON_RUNS = {
 
 
 def _check_name(name) -> str:
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise AttnlabError(f"unknown tiny model {name!r}; choose one of: {', '.join(MODELS)}")
     return name
 
@@ -51,9 +52,15 @@ def train(name: str, *, steps: int | None = None, seed: int = 0, device=None, pr
 
     >>> model, history = attnlab.tiny.train("tiny-induction", steps=600)   # doctest: +SKIP
     """
-    from ..runner import Model
+    from ..runner import Model, is_int
 
     fn, kwargs = _LESSON_RUNS[_check_name(name)]
+    if not is_int(seed) or seed < 0:
+        raise AttnlabError(f"seed must be a non-negative int (the same seed gives the same weights), got {seed!r}")
+    if device is not None:
+        device = pick_device(device)
+    if not isinstance(progress, bool):
+        raise AttnlabError(f"progress must be True or False, got {progress!r}")
     if steps is not None:
         if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
             raise AttnlabError(f"steps must be a positive int, got {steps!r}")

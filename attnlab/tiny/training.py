@@ -23,12 +23,14 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from ..runner import check_device
+
 
 def pick_device(device: str | torch.device | None) -> torch.device:
-    """``device`` if given, else CUDA when available, else CPU."""
+    """``device`` if given (checked: this machine must have it), else CUDA when available, else CPU."""
     if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(device)
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return check_device(device)
 
 
 @contextmanager

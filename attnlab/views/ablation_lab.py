@@ -53,8 +53,8 @@ class AblationLab(HeadGrid):
     _options = HeadGrid._options + ("how", "top_k")
     _inputs = {**PatternView._inputs, "ablate": "predict", "how": "predict", "top_k": "predict"}
 
-    click_action = traitlets.Unicode("ablate").tag(sync=True)
-    how = traitlets.Unicode("zero").tag(sync=True)
+    click_action = traitlets.Any("ablate").tag(sync=True)
+    how = traitlets.Any("zero").tag(sync=True)
     top_k = traitlets.Any(5).tag(sync=True)
     code = traitlets.Unicode("").tag(sync=True)
     note = traitlets.Unicode("").tag(sync=True)

@@ -37,7 +37,7 @@ class BaseView(anywidget.AnyWidget):
     n_heads = traitlets.Int(0).tag(sync=True)
     is_causal = traitlets.Bool(True).tag(sync=True)
     has_lm_head = traitlets.Bool(True).tag(sync=True)
-    text = traitlets.Unicode("").tag(sync=True)
+    text = traitlets.Any("").tag(sync=True)       # checked by _valid_text
     tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
     request = traitlets.Dict().tag(sync=True)   # channel -> id of the newest input change
     done = traitlets.Dict().tag(sync=True)      # channel -> id of the request whose result is shown

@@ -51,10 +51,10 @@ class HeadGrid(PatternView):
 
     thumbs = UnitUint8Array(ndim=4)
     scores = Float16Array(ndim=2)
-    score_name = traitlets.Unicode("score").tag(sync=True)
-    order = traitlets.Unicode("layer").tag(sync=True)
-    ablate = traitlets.List().tag(sync=True)
-    click_action = traitlets.Unicode("open").tag(sync=True)
+    score_name = traitlets.Any("score").tag(sync=True)
+    order = traitlets.Any("layer").tag(sync=True)
+    ablate = traitlets.Any([]).tag(sync=True)         # checked below: (layer, head) pairs, sorted
+    click_action = traitlets.Any("open").tag(sync=True)
 
     def __init__(self, source, text: str | None = None, scores=None, **options):
         if scores is not None:
@@ -73,7 +73,17 @@ class HeadGrid(PatternView):
 
     @traitlets.validate("ablate")
     def _valid_ablate(self, proposal):
-        return sorted(check_heads(self._model, [tuple(p) for p in proposal["value"]]))
+        value = proposal["value"]
+        if not isinstance(value, (list, tuple)):
+            raise AttnlabError(f"ablate must be a list of (layer, head) pairs, e.g. [(1, 0)]; got {value!r:.80}.")
+        return sorted(check_heads(self._model, value, "ablate"))
+
+    @traitlets.validate("score_name")
+    def _valid_score_name(self, proposal):
+        name = proposal["value"]
+        if not isinstance(name, str):
+            raise AttnlabError(f"score_name must be a string (the legend's title), got {name!r}.")
+        return name
 
     @traitlets.validate("order")
     def _valid_order(self, proposal):

@@ -15,7 +15,7 @@ from .traits import PatternArray
 
 def choice(name: str, value, allowed: tuple[str, ...]) -> str:
     """``value`` if it is one of ``allowed``, else a clear :class:`AttnlabError`."""
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise AttnlabError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}.")
     return value
 
@@ -26,8 +26,8 @@ class PatternView(BaseView):
     layer = traitlets.Any(0).tag(sync=True)
     head = traitlets.Any(0).tag(sync=True)
     pattern = PatternArray(ndim=2)
-    mode = traitlets.Unicode("heatmap").tag(sync=True)
-    color_scale = traitlets.Unicode("linear").tag(sync=True)
+    mode = traitlets.Any("heatmap").tag(sync=True)
+    color_scale = traitlets.Any("linear").tag(sync=True)
 
     _inputs = {"text": "trace", "layer": "pattern", "head": "pattern"}
 

@@ -40,7 +40,7 @@ class SinkView(BaseView):
 
     mass = Float16Array(ndim=3)
     norms = Float32Array(ndim=2)
-    rows = traitlets.Unicode("heads").tag(sync=True)
+    rows = traitlets.Any("heads").tag(sync=True)
     norm_layer = traitlets.Any(None, allow_none=True).tag(sync=True)
 
     @traitlets.validate("rows")
