@@ -1,10 +1,12 @@
 """The model runner: load a real model, run it with hooks, intervene, generate.
 
 >>> import attnlab
->>> model = attnlab.load("smollm2")                       # doctest: +SKIP
->>> t = model.run("The cat sat on the mat. The cat")      # doctest: +SKIP
->>> t.top_next(3)                                         # doctest: +SKIP
->>> model.run(t.ids, ablate=[(18, 6), (17, 3)]).loss      # doctest: +SKIP
+>>> model = attnlab.load("tiny-induction")
+>>> t = model.run("P Q A B X Y S T A")
+>>> [(token, round(p, 2)) for token, p in t.top_next(3)]
+[('B', 0.26), ('y', 0.02), ('c', 0.02)]
+>>> model.run(t.ids, ablate=[(0, 0)]).top_next(1)[0][0]     # without the previous-token head: no induction
+'P'
 """
 from __future__ import annotations
 
@@ -157,8 +159,9 @@ class Model:
     def tokenize(self, text: str) -> list[str]:
         """The tokens the model sees for ``text``, as strings.
 
-        >>> attnlab.load("smollm2").tokenize("The cat sat")    # doctest: +SKIP
-        ['The', ' cat', ' sat']
+        >>> import attnlab
+        >>> attnlab.load("tiny-induction").tokenize("P Q A B")
+        ['<bos>', 'P', 'Q', 'A', 'B']
         """
         return self.token_strings(self.encode(text))
 
@@ -219,7 +222,12 @@ class Model:
         - ``record=True`` keeps what patterns, head outputs and residuals need; ``False`` keeps nothing
           (predictions only).
 
-        >>> t = model.run("The cat sat on the mat. The cat", ablate=[(17, 3), (18, 6)], how="mean")  # doctest: +SKIP
+        >>> import attnlab
+        >>> model = attnlab.load("tiny-induction")
+        >>> round(model.run("P Q A B X Y S T A").prob("B"), 2)
+        0.26
+        >>> round(model.run("P Q A B X Y S T A", ablate=[(1, 0), (1, 1)], how="mean").prob("B"), 2)
+        0.02
         """
         if not isinstance(record, bool):
             raise AttnlabError(f"record must be True or False, got {record!r}.")
@@ -379,8 +387,10 @@ class Model:
         Greedy by default; ``temperature > 0`` samples (reproducibly, from ``seed``). Ablations apply while
         generating and in the returned trace, so you can watch a model write without some heads.
 
-        >>> t = model.generate("Once upon a time", max_new_tokens=10)   # doctest: +SKIP
-        >>> "".join(t.tokens[t.n_prompt:])                              # doctest: +SKIP
+        >>> import attnlab
+        >>> t = attnlab.load("tiny-induction").generate("P Q A B X Y S T A", max_new_tokens=4)
+        >>> "".join(t.tokens[t.n_prompt:])          # it goes on copying the sequence
+        'BXYS'
         """
         if not self.has_lm_head:
             raise AttnlabError(f"{self.name} is an encoder without a next-token head: it cannot generate.")
