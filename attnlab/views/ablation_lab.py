@@ -1,11 +1,19 @@
 """AblationLab: switch heads off and watch the next-token prediction and per-token loss change, live.
 
 >>> import attnlab
->>> model = attnlab.load("smollm2")                                          # doctest: +SKIP
->>> lab = attnlab.AblationLab(model, text="The cat sat on the mat. The cat")  # doctest: +SKIP
->>> lab                        # click heads to ablate them; shift-click opens a head's pattern  # doctest: +SKIP
->>> lab.ablate = [(17, 3), (18, 6)]; lab.loss_after                           # doctest: +SKIP
->>> print(lab.code)            # the same run as Python                       # doctest: +SKIP
+>>> model = attnlab.load("tiny-induction")
+>>> lab = attnlab.AblationLab(model, text="P Q A B X Y S T A")
+>>> lab                        # in a notebook: click heads to ablate them; shift-click opens a head's pattern
+<attnlab.views.ablation_lab.AblationLab object at ...>
+>>> lab.top_after[0]["token"]
+'B'
+>>> lab.ablate = [(0, 0)]; lab.wait()                # the previous-token head off
+True
+>>> lab.top_after[0]["token"], round(lab.loss_before, 2), round(lab.loss_after, 2)
+('P', 4.13, 4.12)
+>>> print(lab.code)            # the same run as Python
+text = 'P Q A B X Y S T A'
+t = model.run(text, ablate=[(0, 0)], how="zero")
 """
 from __future__ import annotations
 
