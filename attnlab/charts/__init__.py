@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import altair as alt
 import numpy as np
@@ -75,7 +76,7 @@ def _lookup(labels) -> str:
     return f"{json.dumps([str(x) for x in labels])}[datum.value]"
 
 
-def _legend(title: str, scale: str, domain, *, scale_type: str = "linear"):
+def _legend(title: str, scale: str, domain, *, scale_type: Literal["linear", "sqrt"] = "linear"):
     """An empty layer whose only job is a colour legend matching a raster's colours."""
     rows = [{"v": float(domain[0])}, {"v": float(domain[1])}]
     return alt.Chart(alt.Data(values=rows)).mark_point(opacity=0).encode(

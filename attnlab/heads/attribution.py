@@ -59,7 +59,11 @@ def attribution(model: Model, text, metric=None, *, how: str = "zero") -> Effect
     hidden = model.forward(torch.tensor([ids], device=model.device), run)
     with torch.enable_grad():
         value = bound.evaluate(hidden[:, bound.positions])[0]
-    zs = [run.layers[layer].z for layer in range(model.n_layers)]
+    zs = []
+    for layer in range(model.n_layers):
+        z = run.layers[layer].z
+        assert z is not None    # record=True keeps every head's output
+        zs.append(z)
     grads = torch.autograd.grad(value, zs)
     means = model.head_means() if how == "mean" else None
     est = np.zeros((model.n_layers, model.n_heads))

@@ -51,13 +51,15 @@ def patch_heads(model: Model, clean, corrupted, metric: Metric, *, positions=Non
     [(1, 1), (1, 0)]
     """
     pair = _pair(model, clean, corrupted, metric)
-    pos = check_positions(positions, pair.n, "patch position")
-    pos = torch.arange(pair.n) if pos is None else torch.tensor(pos)
+    chosen = check_positions(positions, pair.n, "patch position")
+    pos = torch.arange(pair.n) if chosen is None else torch.tensor(chosen)
     values = np.zeros((model.n_layers, model.n_heads))
     with tqdm(total=model.n_layers * model.n_heads, desc="patching heads", disable=not progress) as bar:
         head = torch.arange(model.n_heads)[:, None]                  # batch row i patches head i
         for layer in range(model.n_layers):
-            source = pair.clean.layers[layer].z[0]                    # [T, heads, head_dim]
+            recorded = pair.clean.layers[layer].z
+            assert recorded is not None                               # the clean run records every layer
+            source = recorded[0]                                      # [T, heads, head_dim]
 
             def patch(z, source=source):
                 z[head, pos, head] = source[pos, head].to(z.dtype)

@@ -227,11 +227,13 @@ def _copies(model, run: Hooks, layer: int, b: int, w: torch.Tensor, ids: torch.T
     queries = second[torch.linspace(0, len(second) - 1, COPY_QUERIES).long()]
     attended = ids[w[:, queries].argmax(-1)]                                  # [heads, queries]
     w_out = model.W_O(layer)                                                   # [heads, head_dim, d_model]
-    z = run.layers[layer].z[b, queries].to(w_out.dtype)                        # [queries, heads, head_dim]
+    recorded = run.layers[layer].z
+    assert recorded is not None                                                # _run records every layer
+    z = recorded[b, queries].to(w_out.dtype)                                   # [queries, heads, head_dim]
     contrib = torch.einsum("qhk,hkd->hqd", z, w_out)
     final = run.resid[model.n_layers][b, queries].expand(model.n_heads, -1, -1).contiguous()
     if a.final_norm is not None:
-        _, contrib = torch.func.jvp(model.final_norm, (final,), (contrib.contiguous(),))
+        contrib = torch.func.jvp(model.final_norm, (final,), (contrib.contiguous(),))[1]  # (output, tangent)
     logits = contrib @ a.unembed.weight.T                                      # [heads, queries, vocab]
     top = logits.topk(COPY_TOP, dim=-1).indices
     return (top == attended[..., None]).any(-1).float().mean(-1).cpu().numpy()

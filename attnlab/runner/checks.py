@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import torch
@@ -71,6 +71,14 @@ def check_heads(model: Model, heads, what: str = "ablate") -> tuple[tuple[int, i
             raise AttnlabError(f"{what}= takes (layer, head) pairs, e.g. [(17, 3), (18, 6)]; got the item {pair!r}.")
         out.append(check_head(model, *pair))
     return tuple(dict.fromkeys(out))
+
+
+@overload
+def check_positions(positions: int | Iterable[int], n_tokens: int, what: str) -> list[int]: ...
+
+
+@overload
+def check_positions(positions: None, n_tokens: int, what: str) -> None: ...
 
 
 def check_positions(positions, n_tokens: int, what: str) -> list[int] | None:

@@ -294,7 +294,7 @@ def _convert(model: EmbeddedModel, sources: list[Path]) -> Path:
         lm = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
         if getattr(lm.config, "quantization_config", None) is not None:
             del lm.config.quantization_config  # else the copy still claims quant_method=gguf
-        lm.hf_quantizer = None
+        lm.hf_quantizer = None  # type: ignore[assignment]  # transformers declares no type for it
         out = work / "out"
         lm.save_pretrained(out)
         tok.save_pretrained(out)

@@ -188,12 +188,10 @@ def _compile_block(model, p: Hooks, spec: Block, n_tokens: int):
     queries = check_positions(spec.query, n_tokens, "Block query")
     keys = check_positions(spec.key, n_tokens, "Block key")
     edge = torch.zeros(n_tokens, n_tokens, dtype=torch.bool, device=model.device)
-    q_idx = slice(None) if queries is None else torch.tensor(queries, device=model.device)
-    k_idx = slice(None) if keys is None else torch.tensor(keys, device=model.device)
-    if queries is None or keys is None:
-        edge[q_idx, k_idx] = True
-    else:
-        edge[q_idx[:, None], k_idx[None, :]] = True
+    every = torch.arange(n_tokens, device=model.device)
+    q_idx = every if queries is None else torch.tensor(queries, device=model.device)
+    k_idx = every if keys is None else torch.tensor(keys, device=model.device)
+    edge[q_idx[:, None], k_idx[None, :]] = True
     for layer, hs in _by_layer(heads).items():
         mask = p.blocked.get(layer)
         if mask is None:

@@ -130,7 +130,8 @@ def _from_folder(path, name: str, dev: torch.device, dtype, hub_id: bool = False
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # a "Loading weights" bar per load would clutter every lesson
     try:
-        module = cls.from_pretrained(path, local_files_only=True, dtype=torch.float32, attn_implementation="sdpa")
+        module: torch.nn.Module = cls.from_pretrained(path, local_files_only=True, dtype=torch.float32,
+                                                      attn_implementation="sdpa")
     finally:
         if bars:
             hf_logging.enable_progress_bar()

@@ -15,6 +15,7 @@ import inspect
 import threading
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -26,6 +27,9 @@ from .attention import IMPLEMENTATION, Hooks, Owner, attention
 from .checks import check_heads, check_layer
 from .interventions import HOW, compile_pass
 from .trace import Trace
+
+if TYPE_CHECKING:
+    from transformers import GenerationMixin
 
 _REFERENCE_TEXT = Path(__file__).parent.parent / "data" / "reference.txt"
 _LOGITS_BUDGET = 256 * 2**20   # keep every position's logits only below this many bytes
@@ -102,6 +106,7 @@ class Model:
 
     def _edit_resid(self, layer: int, h: torch.Tensor) -> torch.Tensor:
         run = self._owner.active
+        assert run is not None, "a block hook ran outside a pass"
         edits = run.resid_edits.get(layer)
         if edits:
             h = h.clone()
@@ -172,10 +177,9 @@ class Model:
                 raise AttnlabError("the text is empty (or only whitespace): give the model at least one word.")
             ids = self._encode_str(text)
         elif isinstance(text, (list, tuple, np.ndarray, torch.Tensor)):
-            ids = [int(i) for i in np.asarray(text.cpu() if isinstance(text, torch.Tensor) else text).reshape(-1)] \
-                if _all_ints(text) else None
-            if ids is None:
+            if not _all_ints(text):
                 raise AttnlabError("token ids must be integers; pass a string of text or a list of int ids.")
+            ids = [int(i) for i in np.asarray(text.cpu() if isinstance(text, torch.Tensor) else text).reshape(-1)]
             bad = [i for i in ids if not 0 <= i < self.vocab_size]
             if bad:
                 raise AttnlabError(f"token id {bad[0]} is outside the vocabulary (0..{self.vocab_size - 1}).")
@@ -277,7 +281,8 @@ class Model:
                     return hidden
                 run.start = 0   # nothing recorded for this length yet: run every block (same result, slower)
             if self.family == "attnlab_tiny":
-                seen = {}
+                seen: dict[str, torch.Tensor] = {}
+                assert self.anatomy.final_norm is not None   # a tiny model always has ln_f
                 handle = self.anatomy.final_norm.register_forward_hook(lambda m, i, o: seen.setdefault("h", o))
                 try:
                     self.module(ids)
@@ -347,10 +352,11 @@ class Model:
     def W_O(self, layer: int) -> torch.Tensor:
         """Layer ``layer``'s output projection per head, [n_heads, head_dim, d_model]: head h writes z_h @ W_O[h]."""
         attn = self.anatomy.attn[check_layer(self, layer)]
-        if hasattr(attn, "o_proj"):
-            weight = attn.o_proj.weight                     # [d_model, n_heads * head_dim]
-        elif hasattr(attn, "c_proj"):
-            weight = attn.c_proj.weight.T                   # GPT-2's Conv1D stores [in, out]
+        o_proj, c_proj = getattr(attn, "o_proj", None), getattr(attn, "c_proj", None)
+        if o_proj is not None:
+            weight = o_proj.weight                          # [d_model, n_heads * head_dim]
+        elif c_proj is not None:
+            weight = c_proj.weight.T                        # GPT-2's Conv1D stores [in, out]
         else:
             raise AttnlabError(f"attnlab cannot find the output projection of a {self.family} layer.")
         return weight.T.reshape(self.n_heads, self.head_dim, self.d_model)
@@ -367,8 +373,12 @@ class Model:
             ids = self._reference_ids()
             run = Hooks(record=True)
             self.forward(torch.tensor(ids, device=self.device), run)
-            self._means = torch.stack([run.layers[l].z[:, 1:].float().mean(dim=(0, 1))
-                                       for l in range(self.n_layers)]).to(self.dtype)
+            means = []
+            for l in range(self.n_layers):
+                z = run.layers[l].z
+                assert z is not None    # record=True keeps every head's output
+                means.append(z[:, 1:].float().mean(dim=(0, 1)))
+            self._means = torch.stack(means).to(self.dtype)
         return self._means
 
     def _reference_ids(self) -> list[list[int]]:
@@ -423,7 +433,8 @@ class Model:
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.no_grad(), self._active(run), torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            out = self.module.generate(torch.tensor([ids], device=self.device), generation_config=config)
+            generate = cast("GenerationMixin", self.module).generate     # a transformers model (tiny ones recompute)
+            out = generate(torch.tensor([ids], device=self.device), generation_config=config)
         return out[0].tolist()
 
     def _generate_by_recompute(self, ids, steps, run: Hooks, temperature, seed) -> list[int]:

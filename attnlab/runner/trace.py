@@ -46,6 +46,7 @@ class Trace:
         self.ablate = tuple(ablate)
         self.how = how
         self.interventions = interventions or {}
+        self.n_prompt = len(ids)     # generate() sets where the prompt ends; a plain run is all prompt
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -61,6 +62,7 @@ class Trace:
     def logits(self) -> torch.Tensor:
         """Next-token logits at every position, a float tensor [T, vocab] on the CPU."""
         self._need_lm_head("logits")
+        assert self.next_logits is not None     # a model with a next-token head keeps them
         if self._logits is None:
             raise AttnlabError(
                 f"this trace kept only the last position's logits: all {len(self)} positions would take "
@@ -97,6 +99,7 @@ class Trace:
     def _next_probs(self, position: int) -> torch.Tensor:
         """Next-token probabilities after ``position`` (the last position needs no full logits)."""
         (position,) = check_positions(position, len(self), "position")
+        assert self.next_logits is not None     # callers checked _need_lm_head
         row = self.next_logits if position == len(self) - 1 else self.logits[position]
         return torch.softmax(row.float(), dim=-1)
 

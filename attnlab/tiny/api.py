@@ -13,6 +13,8 @@ new ones in about a minute on a laptop CPU, returns their training history, and 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import torch
@@ -26,7 +28,7 @@ MODELS = TINY_MODELS
 """name -> what the model is and what it was trained on."""
 
 # name -> (training function, keyword arguments of the lesson-sized run, about a minute on a 2-core CPU)
-_LESSON_RUNS = {
+_LESSON_RUNS: dict[str, tuple[Callable[..., tuple[Any, Any, pd.DataFrame]], dict[str, Any]]] = {
     "tiny-induction": (induction.train_induction, dict(steps=600)),
     "tiny-parity-cot": (parity.train_parity, dict(cot=True, steps=parity.DEFAULTS["steps"])),
     "tiny-parity-direct": (parity.train_parity, dict(cot=False, steps=parity.DEFAULTS["steps"])),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import torch
 import traitlets
@@ -28,6 +29,9 @@ from .base import STATIC
 from .head_grid import HeadGrid
 from .pattern import PatternView, choice
 from .traits import Float16Array
+
+if TYPE_CHECKING:
+    from ..runner import Trace
 
 
 def python_code(text: str, ablate, how: str) -> str:
@@ -66,8 +70,8 @@ class AblationLab(HeadGrid):
     top_k = traitlets.Any(5).tag(sync=True)
     code = traitlets.Unicode("").tag(sync=True)
     note = traitlets.Unicode("").tag(sync=True)
-    top_before = traitlets.List().tag(sync=True)   # [{"token", "p", "p_other"}]: top_k rows, small
-    top_after = traitlets.List().tag(sync=True)
+    top_before: traitlets.List[dict] = traitlets.List().tag(sync=True)   # [{"token", "p", "p_other"}]: top_k rows
+    top_after: traitlets.List[dict] = traitlets.List().tag(sync=True)
     loss_before = traitlets.Float(None, allow_none=True).tag(sync=True)
     loss_after = traitlets.Float(None, allow_none=True).tag(sync=True)
     token_loss_before = Float16Array(ndim=1)
@@ -77,7 +81,8 @@ class AblationLab(HeadGrid):
     _cache_ids = None    # the prompt whose recent ablated traces _cache holds, (ablate, how) -> trace
 
     def __init__(self, source, text: str | None = None, scores=None, **options):
-        self._cache, self._cache_lock = OrderedDict(), threading.Lock()
+        self._cache: OrderedDict[tuple, Trace] = OrderedDict()
+        self._cache_lock = threading.Lock()
         super().__init__(source, text, scores, **options)
 
     @traitlets.validate("how")

@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import traitlets
 
@@ -49,13 +51,14 @@ class HeadGrid(PatternView):
     """
 
     _esm = STATIC / "head_grid.js"
-    _options = ("layer", "head", "mode", "color_scale", "scores", "score_name", "order", "ablate", "click_action")
+    _options: ClassVar[tuple[str, ...]] = ("layer", "head", "mode", "color_scale", "scores", "score_name", "order",
+                                           "ablate", "click_action")
 
     thumbs = UnitUint8Array(ndim=4)
     scores = Float16Array(ndim=2)
     score_name = traitlets.Unicode("score").tag(sync=True)
     order = traitlets.Unicode("layer").tag(sync=True)
-    ablate = traitlets.List().tag(sync=True)
+    ablate: traitlets.List[tuple[int, int]] = traitlets.List().tag(sync=True)   # [(layer, head), ...]
     click_action = traitlets.Unicode("open").tag(sync=True)
 
     def __init__(self, source, text: str | None = None, scores=None, **options):
