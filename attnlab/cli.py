@@ -71,8 +71,14 @@ def sync_course(src: Path, dst: Path) -> SyncReport:
     shipped version changes; an edited file is kept, and the new version is put beside it as
     ``NAME.new.SUFFIX``. The shipped hashes are tracked in ``dst/.attnlab-course.json``.
 
-    >>> print(sync_course(course_source(), Path("attnlab-course")))   # doctest: +SKIP
-    copied 7 new file(s)
+    >>> import tempfile
+    >>> dst = Path(tempfile.mkdtemp()) / "attnlab-course"
+    >>> print(sync_course(course_source(), dst))
+    copied ... new file(s)
+    >>> _ = (dst / "00_welcome.ipynb").write_text("{}")     # the learner edits a notebook
+    >>> print(sync_course(course_source(), dst))
+    no new files
+    a newer version of your edited file is beside it: 00_welcome.new.ipynb
     """
     src, dst = Path(src), Path(dst)
     _course_folder(dst)
@@ -283,7 +289,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``attnlab`` command; returns the exit code.
 
-    >>> main(["models", "list"])                       # doctest: +SKIP
+    >>> main(["models", "list"])
+    name  status  size  about
+    smollm2 ...
+    0
     """
     args = _parser().parse_args(argv)
     try:

@@ -5,10 +5,17 @@ Each lesson's exercises live in a module of this package (``lesson03.py`` ...), 
 and explains what is off.
 
 >>> import attnlab
->>> attnlab.check("3.1", (18, 8))        # doctest: +SKIP
-✅ Right (exercise 3.1): ...
->>> attnlab.hint("3.1")                  # doctest: +SKIP
->>> attnlab.solution("3.1")              # doctest: +SKIP
+>>> attnlab.check("6.2", 4)              # lesson 6, on tiny-induction
+❌ Not yet (exercise 6.2): that is where it looks *with* the previous-token head; ...
+>>> attnlab.hint("6.2", 1)
+💡 Ablate the previous-token head of layer 0 (`ablate=[(0, h)]`) and read the induction head's pattern ...
+>>> attnlab.solution("6.2")
+def solve_6_2():
+    import attnlab
+    ...
+answer = solve_6_2()
+>>> attnlab.check("6.2", 0)
+✅ Right (exercise 6.2): without its partner the induction head puts 33% on '<bos>' (position 0) ...
 """
 from __future__ import annotations
 

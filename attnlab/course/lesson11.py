@@ -101,7 +101,8 @@ def _fraction(heads: tuple) -> float:
 
 def _top(values: np.ndarray, k: int, sign: int = 1) -> list[tuple[int, int]]:
     order = np.argsort(-sign * np.nan_to_num(values, nan=-np.inf * sign), axis=None, kind="stable")[:k]
-    return [tuple(int(x) for x in np.unravel_index(i, values.shape)) for i in order]
+    rows, cols = np.unravel_index(order, values.shape)
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)]
 
 
 def _pair(answer):

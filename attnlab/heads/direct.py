@@ -5,8 +5,10 @@ frozen at its value in this run, and through the unembedding, that vector moves 
 number: the head's *direct effect*. Later heads and MLPs that read the head's output are left out (an
 ablation or a patch counts them too).
 
->>> t = model.run("When Mary and John went to the store, John gave a drink to")          # doctest: +SKIP
->>> attnlab.direct_effects(t, " Mary", " John").top(3)                                   # doctest: +SKIP
+>>> import attnlab
+>>> t = attnlab.load("tiny-induction").run("P Q A B X Y S T A")
+>>> [head for head, _ in attnlab.direct_effects(t, "B", "C").top(2)]    # the induction heads write the answer
+[(1, 1), (1, 0)]
 """
 from __future__ import annotations
 
@@ -32,7 +34,11 @@ def direct_effects(trace: Trace, good, bad=None, *, position: int = -1) -> Effec
     so the effects of all heads, MLPs and the embedding add up to the logit difference (without biases;
     before any final logit soft-capping). ``clean`` holds that total.
 
-    >>> e = attnlab.direct_effects(model.run(prompt), " Mary", " John")    # doctest: +SKIP
+    >>> import attnlab
+    >>> t = attnlab.load("tiny-induction").run("P Q A B X Y S T A")
+    >>> e = attnlab.direct_effects(t, "B", "C")
+    >>> round(e.clean, 2), round(attnlab.metrics.logit_diff("B", "C")(t), 2)   # the total; the run's, with biases
+    (2.9, 2.92)
     """
     if not isinstance(trace, Trace):
         raise AttnlabError(f"attnlab.direct_effects takes a trace from model.run(...), got {type(trace).__name__}"

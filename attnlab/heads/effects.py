@@ -28,6 +28,11 @@ class Effects(np.ndarray):
     it, and it is a numpy array: indexing, arithmetic and numpy functions work as on any array.
     """
 
+    what: str
+    clean: float | None
+    corrupted: float | None
+    tokens: list[str] | None
+    kind: str
     _META = (("what", ""), ("clean", None), ("corrupted", None), ("tokens", None), ("kind", "head"))
 
     def __new__(cls, values, what: str = "", clean: float | None = None, corrupted: float | None = None,
@@ -62,8 +67,8 @@ class Effects(np.ndarray):
         """The ``k`` largest entries (by absolute value unless ``absolute=False``) as ((row, col), value)."""
         flat = np.nan_to_num(self.values, nan=-np.inf if not absolute else 0.0).ravel()
         order = np.argsort(-(np.abs(flat) if absolute else flat), kind="stable")[:k]
-        return [(tuple(int(i) for i in np.unravel_index(o, self.shape)), float(self.values.ravel()[o]))
-                for o in order]
+        rows, cols = np.unravel_index(order, self.shape)
+        return [((int(r), int(c)), float(self.values.ravel()[o])) for r, c, o in zip(rows, cols, order, strict=True)]
 
     def agreement(self, other) -> float:
         """Spearman rank correlation with another array of the same shape (NaN entries are skipped).

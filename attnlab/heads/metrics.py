@@ -6,9 +6,10 @@ needs (two rows of the unembedding for a logit difference, not the whole vocabul
 trace it gives the same number directly.
 
 >>> import attnlab
->>> model = attnlab.load("smollm2")                                                  # doctest: +SKIP
->>> t = model.run("When Mary and John went to the store, John gave a drink to")      # doctest: +SKIP
->>> attnlab.metrics.logit_diff(" Mary", " John")(t)                                  # doctest: +SKIP
+>>> model = attnlab.load("tiny-induction")
+>>> t = model.run("P Q A B X Y S T A")
+>>> round(attnlab.metrics.logit_diff("B", "C")(t), 2)      # B (the induction answer) over C
+2.92
 """
 from __future__ import annotations
 

@@ -11,10 +11,13 @@ and Nanda, 2024, *How to use and interpret activation patching*). Per head, or p
 tokens in every run). As in :mod:`attnlab.heads.sweep`, each patched forward starts at the patched layer from the
 cached corrupted residual stream, and a layer's candidates share one batched forward.
 
->>> clean = "When Mary and John went to the store, John gave a drink to"
->>> corrupted = "When Mary and John went to the store, Mary gave a drink to"
->>> r = attnlab.patch_heads(model, clean, corrupted, attnlab.metrics.logit_diff(" Mary", " John"))   # doctest: +SKIP
->>> r.top(5)                                                                                 # doctest: +SKIP
+>>> import attnlab
+>>> model = attnlab.load("tiny-induction")
+>>> clean, corrupted = "P Q A B X Y S T A", "P Q A C X Y S T A"    # the answer B becomes C
+>>> r = attnlab.patch_heads(model, clean, corrupted, attnlab.metrics.logit_diff("B", "C"), progress=False)
+>>> r.values.round(2)                  # the two layer-1 (induction) heads each restore about half
+array([[0.01, 0.08],
+       [0.52, 0.54]])
 """
 from __future__ import annotations
 
@@ -40,18 +43,24 @@ def patch_heads(model: Model, clean, corrupted, metric: Metric, *, positions=Non
     """Fraction of the metric restored by patching each head's output from the clean run into the
     corrupted run, [n_layers, n_heads]. ``positions``: patch only there (default: every position).
 
-    >>> metric = attnlab.metrics.logit_diff(" Mary", " John")                # doctest: +SKIP
-    >>> attnlab.patch_heads(model, clean, corrupted, metric).top(3)          # doctest: +SKIP
+    >>> import attnlab
+    >>> model = attnlab.load("tiny-induction")
+    >>> metric = attnlab.metrics.logit_diff("B", "C")
+    >>> r = attnlab.patch_heads(model, "P Q A B X Y S T A", "P Q A C X Y S T A", metric, progress=False)
+    >>> [head for head, _ in r.top(2)]
+    [(1, 1), (1, 0)]
     """
     model = check_model(model, "attnlab.patch_heads")
     pair = _pair(model, clean, corrupted, metric)
-    pos = check_positions(positions, pair.n, "patch position")
-    pos = torch.arange(pair.n) if pos is None else torch.tensor(pos)
+    chosen = check_positions(positions, pair.n, "patch position")
+    pos = torch.arange(pair.n) if chosen is None else torch.tensor(chosen)
     values = np.zeros((model.n_layers, model.n_heads))
     with tqdm(total=model.n_layers * model.n_heads, desc="patching heads", disable=not progress) as bar:
         head = torch.arange(model.n_heads)[:, None]                  # batch row i patches head i
         for layer in range(model.n_layers):
-            source = pair.clean.layers[layer].z[0]                    # [T, heads, head_dim]
+            recorded = pair.clean.layers[layer].z
+            assert recorded is not None                               # the clean run records every layer
+            source = recorded[0]                                      # [T, heads, head_dim]
 
             def patch(z, source=source):
                 z[head, pos, head] = source[pos, head].to(z.dtype)
@@ -66,8 +75,16 @@ def patch_resid(model: Model, clean, corrupted, metric: Metric, *, layers=None, 
     clean run, [n_layers + 1, n_tokens] (row ``l``: the stream entering block ``l``; the last row is the
     final stream). ``layers``: which rows to compute (default: all; the others are NaN).
 
-    >>> r = attnlab.patch_resid(model, clean, corrupted, attnlab.metrics.logit_diff(" Mary", " John"))  # doctest: +SKIP
-    >>> r.tokens                                                                               # doctest: +SKIP
+    >>> import attnlab
+    >>> model = attnlab.load("tiny-induction")
+    >>> metric = attnlab.metrics.logit_diff("B", "C")
+    >>> r = attnlab.patch_resid(model, "P Q A B X Y S T A", "P Q A C X Y S T A", metric, progress=False)
+    >>> r.shape, r.tokens[4]
+    ((3, 10), 'C')
+    >>> r.values.round(1)[:, [4, 9]]      # the answer moves from the changed token (4) to the last one (9)
+    array([[1., 0.],
+           [1., 0.],
+           [0., 1.]])
     """
     model = check_model(model, "attnlab.patch_resid")
     pair = _pair(model, clean, corrupted, metric)
@@ -95,9 +112,12 @@ def patch_fraction(model: Model, clean, corrupted, metric: Metric, *, heads=(), 
     Patching every head and the embeddings (the residual entering layer 0) at every position rebuilds
     the clean run, so it restores exactly 1:
 
-    >>> n = len(model.encode(clean))                                                        # doctest: +SKIP
-    >>> attnlab.patch_fraction(model, clean, corrupted, metric, heads="all",
-    ...                        resid=[(0, p) for p in range(n)])                           # doctest: +SKIP
+    >>> import attnlab
+    >>> model = attnlab.load("tiny-induction")
+    >>> clean, corrupted, metric = "P Q A B X Y S T A", "P Q A C X Y S T A", attnlab.metrics.logit_diff("B", "C")
+    >>> n = len(model.encode(clean))
+    >>> round(attnlab.patch_fraction(model, clean, corrupted, metric, heads="all",
+    ...                              resid=[(0, p) for p in range(n)]), 6)
     1.0
     """
     model = check_model(model, "attnlab.patch_fraction")

@@ -2,10 +2,12 @@
 and needle-in-a-haystack prompts. Everything is deterministic (seeded), so scores are reproducible.
 
 >>> import attnlab
->>> model = attnlab.load("smollm2")                       # doctest: +SKIP
->>> ids, start, n = repeated_tokens(model, n=50, batch=4)    # doctest: +SKIP
->>> ids.shape, start, n                               # [BOS?] + r + r, r = 50 random tokens   # doctest: +SKIP
-(torch.Size([4, 100]), 0, 50)
+>>> model = attnlab.load("tiny-induction")
+>>> ids, start, n = repeated_tokens(model, n=20, batch=4)
+>>> ids.shape, start, n                               # <bos> + r + r, r = 20 random tokens
+(torch.Size([4, 41]), 1, 20)
+>>> repeated_tokens(model, n=50)[2]                   # shortened to fit the 64-token context
+31
 """
 from __future__ import annotations
 

@@ -9,9 +9,13 @@ The result equals ablating one head at a time in a plain loop, but it is compute
   rows of the unembedding), and a causal model never runs the tokens after the metric's last position.
 
 >>> import attnlab
->>> model = attnlab.load("smollm2")                                                    # doctest: +SKIP
->>> e = attnlab.ablation_sweep(model, ids, attnlab.metrics.loss(positions=range(32, 63)))   # doctest: +SKIP
->>> e.top(3)                      # heads whose ablation raises the loss most            # doctest: +SKIP
+>>> from attnlab.heads import repeated_tokens
+>>> model = attnlab.load("tiny-induction")
+>>> ids, start, n = repeated_tokens(model, n=20, batch=1)      # 20 random letters, twice
+>>> e = attnlab.ablation_sweep(model, ids[0], attnlab.metrics.loss(positions=range(start + n, start + 2 * n - 1)),
+...                            progress=False)
+>>> [head for head, _ in e.top(2)]     # heads whose ablation raises the loss on the second copy most
+[(0, 0), (1, 1)]
 """
 from __future__ import annotations
 
@@ -43,8 +47,12 @@ def ablation_sweep(model: Model, text, metric=None, *, how: str = "zero", heads=
     ``batch``: ablated copies per forward (default: a layer's heads).
     Ablating a head means what ``model.run(text, ablate=[*ablate, (layer, head)], how=how)`` does.
 
-    >>> e = attnlab.ablation_sweep(model, "When Mary and John went to the store, John gave a drink to",
-    ...                            attnlab.metrics.logit_diff(" Mary", " John"))             # doctest: +SKIP
+    >>> import attnlab
+    >>> model = attnlab.load("tiny-induction")
+    >>> e = attnlab.ablation_sweep(model, "P Q A B X Y S T A", attnlab.metrics.logit_diff("B", "C"), progress=False)
+    >>> e.values.round(1)
+    array([[-2.5, -0.1],
+           [ 0.6, -1.2]])
     """
     model = check_model(model, "attnlab.ablation_sweep")
     metric = check_metric(metric)

@@ -7,9 +7,14 @@ quality. Restricting only some heads (``heads=``) is the DuoAttention idea (Xiao
 heads lose little, retrieval heads need the whole context.
 
 >>> import attnlab
->>> model = attnlab.load("smollm2")                                   # doctest: +SKIP
->>> attnlab.window_perplexity(model, window=64)                       # window alone: far worse   # doctest: +SKIP
->>> attnlab.window_perplexity(model, window=64, sinks=4)              # with 4 sink tokens kept   # doctest: +SKIP
+>>> model = attnlab.load("tiny-induction")
+>>> text = "P Q A B X Y S T A B X Y S T"
+>>> round(attnlab.window_perplexity(model, text, window=None))        # full attention
+18
+>>> round(attnlab.window_perplexity(model, text, window=4))           # window alone: far worse
+780
+>>> round(attnlab.window_perplexity(model, text, window=4, sinks=1))  # with the first token kept
+63
 """
 from __future__ import annotations
 
@@ -36,7 +41,10 @@ def window_perplexity(model: Model, text=None, *, window: int | None = 64, sinks
     when each head in ``heads`` sees only the last ``window`` positions (itself included) plus the first
     ``sinks`` positions. ``window=None`` is full attention.
 
-    >>> attnlab.window_perplexity(model, window=64, sinks=4, heads=[(18, 6)])    # doctest: +SKIP
+    >>> import attnlab
+    >>> model = attnlab.load("tiny-induction")
+    >>> round(attnlab.window_perplexity(model, "P Q A B X Y S T A B X Y S T", window=4, heads=[(1, 1)]))
+    37
     """
     model = check_model(model, "attnlab.window_perplexity")
     ids = _ids(model, text)
@@ -59,7 +67,16 @@ def window_table(model: Model, text=None, *, windows=(16, 64, 256), sinks=(0, 4)
     """Perplexity for every (window, sinks) pair, plus full attention: a DataFrame with columns
     ``window`` (None: full attention), ``sinks`` and ``perplexity``.
 
-    >>> attnlab.window_table(model, windows=(32, 128), sinks=(0, 1, 4))    # doctest: +SKIP
+    >>> import attnlab
+    >>> model = attnlab.load("tiny-induction")
+    >>> attnlab.window_table(model, "P Q A B X Y S T A B X Y S T", windows=(2, 4), sinks=(0, 1),
+    ...                      progress=False).round(1)
+       window  sinks  perplexity
+    0     NaN      0        17.9
+    1     2.0      0      3962.5
+    2     2.0      1        62.7
+    3     4.0      0       780.3
+    4     4.0      1        62.6
     """
     model = check_model(model, "attnlab.window_table")
     settings = [(None, 0)] + [(w, s) for w in windows for s in sinks]

@@ -48,14 +48,14 @@ class LayerRecord:
     def weights(self, heads: slice | list[int] | int = slice(None), batch: int = 0) -> torch.Tensor:
         """Attention weights [heads, query, key] in float32, computed as eager attention does."""
         q = self.q[batch, heads].float()
-        if q.dim() == 2:
+        if q.dim() == 2:      # one head: keep a heads axis
             q = q[None]
-            heads = [heads]
         groups = self.q.shape[1] // self.k.shape[1]
-        head_ids = torch.arange(self.q.shape[1], device=self.q.device)[heads]
+        head_ids = torch.arange(self.q.shape[1], device=self.q.device)[heads].reshape(-1)
         k = self.k[batch].float()[head_ids // groups]
         scores = torch.matmul(q, k.transpose(-1, -2)) * self.scaling
-        allowed = _causal(*scores.shape[-2:], scores.device)[None, None] if self.causal else self.allowed
+        q_len, k_len = scores.shape[-2:]
+        allowed = _causal(q_len, k_len, scores.device)[None, None] if self.causal else self.allowed
         return _softmax(scores, self.softcap, _row(allowed, batch), _row(self.blocked, batch, head_ids))
 
 
@@ -80,8 +80,8 @@ def _softmax(scores, softcap, allowed, blocked):
     return torch.nan_to_num(weights, nan=0.0)
 
 
-ZEdit = Callable[[torch.Tensor], None]      # edits z [batch, query, heads, head_dim] in place
-ResidEdit = Callable[[torch.Tensor], None]  # edits a residual stream [batch, pos, d_model] in place
+ZEdit = Callable[[torch.Tensor], object]      # edits z [batch, query, heads, head_dim] in place (return ignored)
+ResidEdit = Callable[[torch.Tensor], object]  # edits a residual stream [batch, pos, d_model] in place (ditto)
 
 
 SITES = ("resid_pre", "q", "k", "z", "resid_final")
@@ -129,7 +129,7 @@ class Hooks:
     layers: dict[int, LayerRecord] = field(default_factory=dict)
     resid: dict[int, torch.Tensor] = field(default_factory=dict)  # input of block l; n_layers: final
 
-    def edit(self, site: str, layer: int, fn: Callable[[torch.Tensor], None]) -> Hooks:
+    def edit(self, site: str, layer: int, fn: Callable[[torch.Tensor], object]) -> Hooks:
         """Call ``fn(activation)`` at ``site`` of ``layer`` (see the table above); returns ``self``."""
         table = {"resid_pre": self.resid_edits, "resid_final": self.resid_edits, "q": self.q_edits,
                  "k": self.k_edits, "z": self.z_edits}
@@ -156,7 +156,7 @@ def attention(module, query, key, value, attention_mask, dropout: float = 0.0, s
     """attnlab's attention: SDPA, or exact eager attention when heads have knocked-out edges."""
     owner: Owner | None = getattr(module, "_attnlab_owner", None)
     run = owner.active if owner is not None else None
-    layer = getattr(module, "_attnlab_layer", None)
+    layer: int = getattr(module, "_attnlab_layer", -1)   # set with the owner when the model is wrapped
     if scaling is None:
         scaling = query.shape[-1] ** -0.5
     if run is not None and (layer in run.q_edits or layer in run.k_edits):

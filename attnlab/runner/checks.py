@@ -15,7 +15,7 @@ import math
 import numbers
 import os
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast, overload
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ class ModelBase:
 def check_model(model, what: str) -> Model:
     """``model`` if it is an :class:`attnlab.Model`, else an error showing how to get one."""
     if isinstance(model, ModelBase):
-        return model
+        return cast("Model", model)
     if isinstance(model, str):
         raise AttnlabError(f"{what} takes a model, not the string {model!r}: load it first, "
                            f"model = attnlab.load({model!r}), then pass model.")
@@ -160,6 +160,14 @@ def check_heads(model: Model, heads, what: str = "ablate") -> tuple[tuple[int, i
             raise AttnlabError(f"{what}= takes (layer, head) pairs, e.g. [(17, 3), (18, 6)]; got the item {pair!r}.")
         out.append(check_head(model, *pair))
     return tuple(dict.fromkeys(out))
+
+
+@overload
+def check_positions(positions: int | Iterable[int], n_tokens: int, what: str) -> list[int]: ...
+
+
+@overload
+def check_positions(positions: None, n_tokens: int, what: str) -> None: ...
 
 
 def check_positions(positions, n_tokens: int, what: str) -> list[int] | None:

@@ -11,6 +11,7 @@ runner never needs to know whether it holds a Llama, a GPT-2, a BERT or one of a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -18,9 +19,10 @@ from torch import nn
 from ..errors import AttnlabError
 
 # model_type -> (path to blocks, attention module inside a block, final norm, base model, unembedding)
-# Paths are attribute paths from the loaded object; "" is the object itself.
-_LLAMA_LIKE = ("model.layers", "self_attn", "model.norm", "model", "lm_head")
-_LAYOUTS = {
+# Paths are attribute paths from the loaded object; "" is the object itself; None: the model has no such part.
+Layout = tuple[str, str, str | None, str, str | None]
+_LLAMA_LIKE: Layout = ("model.layers", "self_attn", "model.norm", "model", "lm_head")
+_LAYOUTS: dict[str, Layout] = {
     "llama": _LLAMA_LIKE,
     "mistral": _LLAMA_LIKE,
     "qwen2": _LLAMA_LIKE,
@@ -36,7 +38,7 @@ _LAYOUTS = {
     "attnlab_tiny": ("blocks", "attn", "ln_f", "", "unembed"),
 }
 # The same families when the object is the bare base model (LlamaModel, GPT2Model, BertModel).
-_BASE_LAYOUTS = {
+_BASE_LAYOUTS: dict[str, Layout] = {
     "llama": ("layers", "self_attn", "norm", "", None),
     "gpt2": ("h", "attn", "ln_f", "", None),
     "bert": ("encoder.layer", "attention.self", None, "", None),
@@ -79,7 +81,7 @@ class Anatomy:
 
 def anatomy(model: nn.Module) -> Anatomy:
     """Describe ``model`` (a transformers model or an attnlab tiny model) for the runner."""
-    config = getattr(model, "config", None)
+    config: Any = getattr(model, "config", None)   # a transformers config, or a tiny model's
     model_type = getattr(config, "model_type", None) or getattr(model, "family", None)
     family = _family_of(model_type)
     if family is None:
@@ -137,6 +139,8 @@ def _family_of(model_type: str | None) -> str | None:
 
 def unembed_logits(a: Anatomy, hidden: torch.Tensor) -> torch.Tensor:
     """Logits from final hidden states (after the final norm), as the model's own head computes them."""
+    if a.unembed is None:
+        raise AttnlabError("this model has no next-token head to compute logits with.")
     logits = a.unembed(hidden)
     if a.logit_softcap is not None:
         logits = torch.tanh(logits / a.logit_softcap) * a.logit_softcap

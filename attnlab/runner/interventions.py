@@ -4,9 +4,9 @@ Each user-facing spec is checked against the model and the prompt, then compiled
 :class:`~attnlab.runner.attention.Hooks`.
 
 >>> import attnlab
->>> model = attnlab.load("tiny-induction")                       # doctest: +SKIP
->>> clean = model.run("P Q A B X Y S T A")                        # doctest: +SKIP
->>> model.run("P Q A B X Y S T A", block=attnlab.Block(key=0))   # doctest: +SKIP
+>>> model = attnlab.load("tiny-induction")
+>>> model.run("P Q A B X Y S T A", block=attnlab.Block(key=0)).top_next(1)[0][0]
+'B'
 """
 from __future__ import annotations
 
@@ -42,8 +42,13 @@ class Patch:
     pairs of the residual stream entering ``layer`` to copy; ``positions``: restrict head patching to these
     positions (default: all).
 
-    >>> clean = model.run("When Mary and John went to the store, John gave a drink to")   # doctest: +SKIP
-    >>> model.run(corrupted_text, patch=attnlab.Patch(clean, heads=[(9, 6)]))            # doctest: +SKIP
+    >>> import attnlab
+    >>> model = attnlab.load("tiny-induction")
+    >>> clean = model.run("P Q A B X Y S T A")
+    >>> model.run("P Q A C X Y S T A").top_next(1)[0][0]
+    'C'
+    >>> model.run("P Q A C X Y S T A", patch=attnlab.Patch(clean, heads=[(1, 0), (1, 1)])).top_next(1)[0][0]
+    'B'
     """
 
     source: Any
@@ -57,7 +62,12 @@ class Add:
     """Add ``scale * vector`` to the residual stream entering ``layer`` (``layer == n_layers``: the final
     stream, before the last norm) at ``position`` (an int, a list of ints, or None for every position).
 
-    >>> model.run("The word 'fast' means", add=attnlab.Add(v, layer=6, position=-1))   # doctest: +SKIP
+    >>> import attnlab
+    >>> model = attnlab.load("tiny-induction")
+    >>> clean, corrupted = model.run("P Q A B X Y S T A"), model.run("P Q A C X Y S T A")
+    >>> v = clean.resid(2)[-1] - corrupted.resid(2)[-1]    # the final stream's difference at the last token
+    >>> model.run("P Q A C X Y S T A", add=attnlab.Add(v, layer=2, position=-1)).top_next(1)[0][0]
+    'B'
     """
 
     vector: Any
@@ -74,7 +84,10 @@ class Block:
     an int, a list of ints or None (every position). A query whose every allowed key is knocked out reads
     nothing: its output for that head is zero.
 
-    >>> model.run(text, block=attnlab.Block(key=0))   # no head may attend to position 0   # doctest: +SKIP
+    >>> import attnlab
+    >>> t = attnlab.load("tiny-induction").run("P Q A B X Y S T A", block=attnlab.Block(key=0))
+    >>> float(t.pattern(1, 0)[:, 0].max())          # no head may attend to position 0
+    0.0
     """
 
     heads: Any = "all"
@@ -180,12 +193,10 @@ def _compile_block(model, p: Hooks, spec: Block, n_tokens: int):
     queries = check_positions(spec.query, n_tokens, "Block query")
     keys = check_positions(spec.key, n_tokens, "Block key")
     edge = torch.zeros(n_tokens, n_tokens, dtype=torch.bool, device=model.device)
-    q_idx = slice(None) if queries is None else torch.tensor(queries, device=model.device)
-    k_idx = slice(None) if keys is None else torch.tensor(keys, device=model.device)
-    if queries is None or keys is None:
-        edge[q_idx, k_idx] = True
-    else:
-        edge[q_idx[:, None], k_idx[None, :]] = True
+    every = torch.arange(n_tokens, device=model.device)
+    q_idx = every if queries is None else torch.tensor(queries, device=model.device)
+    k_idx = every if keys is None else torch.tensor(keys, device=model.device)
+    edge[q_idx[:, None], k_idx[None, :]] = True
     for layer, hs in _by_layer(heads).items():
         mask = p.blocked.get(layer)
         if mask is None:

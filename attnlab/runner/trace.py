@@ -4,9 +4,9 @@ Patterns are not stored: a trace keeps each layer's queries and keys and recompu
 when asked, so a long prompt can be inspected head by head without materialising every attention map.
 
 >>> import attnlab
->>> t = attnlab.load("tiny-induction").run("P Q A B X Y S T A")     # doctest: +SKIP
->>> t.pattern(1, 0).argmax(-1)[-1]        # the last A looks at the token after the first A   # doctest: +SKIP
-3
+>>> t = attnlab.load("tiny-induction").run("P Q A B X Y S T A")
+>>> t.tokens[4], int(t.pattern(1, 0).argmax(-1)[-1])     # the last A looks at the token after the first A
+('B', 4)
 """
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ class Trace:
         self.ablate = tuple(ablate)
         self.how = how
         self.interventions = interventions or {}
+        self.n_prompt = len(ids)     # generate() sets where the prompt ends; a plain run is all prompt
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -62,6 +63,7 @@ class Trace:
     def logits(self) -> torch.Tensor:
         """Next-token logits at every position, a float tensor [T, vocab] on the CPU."""
         self._need_lm_head("logits")
+        assert self.next_logits is not None     # a model with a next-token head keeps them
         if self._logits is None:
             raise AttnlabError(
                 f"this trace kept only the last position's logits: all {len(self)} positions would take "
@@ -72,8 +74,9 @@ class Trace:
     def top_next(self, k: int = 5, position: int = -1) -> list[tuple[str, float]]:
         """The ``k`` most likely next tokens after ``position`` (default: the last) with probabilities.
 
-        >>> attnlab.load("smollm2").run("The capital of France is").top_next(3)   # doctest: +SKIP
-        [(' Paris', 0.61), ...]
+        >>> import attnlab
+        >>> [(token, round(p, 2)) for token, p in attnlab.load("tiny-induction").run("P Q A B X Y S T A").top_next(3)]
+        [('B', 0.26), ('y', 0.02), ('c', 0.02)]
         """
         self._need_lm_head("top_next")
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -87,8 +90,9 @@ class Trace:
         """The probability of ``token`` (a string the tokenizer reads as one token, or an id) as the next
         token after ``position`` (default: the last).
 
-        >>> attnlab.load("smollm2").run("The capital of France is").prob(" Paris")   # doctest: +SKIP
-        0.61
+        >>> import attnlab
+        >>> round(attnlab.load("tiny-induction").run("P Q A B X Y S T A").prob("B"), 2)
+        0.26
         """
         self._need_lm_head("prob")
         return float(self._next_probs(position)[check_token(self.model, token)])
@@ -96,6 +100,7 @@ class Trace:
     def _next_probs(self, position: int) -> torch.Tensor:
         """Next-token probabilities after ``position`` (the last position needs no full logits)."""
         (position,) = check_positions(position, len(self), "position")
+        assert self.next_logits is not None     # callers checked _need_lm_head
         row = self.next_logits if position == len(self) - 1 else self.logits[position]
         return torch.softmax(row.float(), dim=-1)
 

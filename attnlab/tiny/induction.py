@@ -12,6 +12,7 @@ and both scores at every step, so the phase change shows in the history.
 from __future__ import annotations
 
 import string
+from typing import TypedDict
 
 import pandas as pd
 import torch
@@ -25,7 +26,15 @@ from .training import fit, pick_device
 SYMBOLS = list(string.ascii_uppercase + string.ascii_lowercase + string.digits)
 VOCAB = ["<bos>"] + SYMBOLS
 SEQ_LEN, MIN_SEG, MAX_SEG, MAX_GAP = 64, 4, 24, 6
-DEFAULTS = dict(steps=600, batch=32, lr=1e-3, d_model=64, n_heads=2)
+class Defaults(TypedDict):
+    steps: int
+    batch: int
+    lr: float
+    d_model: int
+    n_heads: int
+
+
+DEFAULTS = Defaults(steps=600, batch=32, lr=1e-3, d_model=64, n_heads=2)
 SEED_EXAMPLE = "P Q A B X Y S T A"  # the 9th token (A) should attend to the 4th (B)
 FIRST, REPEAT = 1, 2  # token kinds; 0 = unpredictable (filler, or the first token of a copy)
 

@@ -11,18 +11,26 @@ torch.Size([1, 3, 2])
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import torch
 
-from .model import TinyTransformer, eager_attention
+from .model import TinyAttention, TinyTransformer, eager_attention
+
+
+def _attention_modules(model: TinyTransformer) -> list[TinyAttention]:
+    """Each block's attention (nn.ModuleList yields plain nn.Modules to a type checker)."""
+    return [cast(TinyAttention, block.attn) for block in model.blocks]
 
 
 @contextmanager
-def recording_attention(model: TinyTransformer):
+def recording_attention(model: TinyTransformer) -> Iterator[list[list[torch.Tensor]]]:
     """Inside the block every forward appends its weights [b, h, T, T] to ``weights[layer]``."""
-    weights: list[list[torch.Tensor]] = [[] for _ in model.blocks]
-    saved = [b.attn.attention_fn for b in model.blocks]
+    attns = _attention_modules(model)
+    weights: list[list[torch.Tensor]] = [[] for _ in attns]
+    saved = [attn.attention_fn for attn in attns]
 
     def make(layer: int, inner):
         def fn(module, q, k, v, mask, **kw):
@@ -33,13 +41,13 @@ def recording_attention(model: TinyTransformer):
             return out, w
         return fn
 
-    for i, block in enumerate(model.blocks):
-        block.attn.attention_fn = make(i, saved[i])
+    for i, attn in enumerate(attns):
+        attn.attention_fn = make(i, saved[i])
     try:
         yield weights
     finally:
-        for block, fn in zip(model.blocks, saved, strict=True):
-            block.attn.attention_fn = fn
+        for attn, fn in zip(attns, saved, strict=True):
+            attn.attention_fn = fn
 
 
 @torch.no_grad()
@@ -51,11 +59,11 @@ def attention_weights(model: TinyTransformer, ids: torch.Tensor) -> list[torch.T
 
 
 @contextmanager
-def ablate_heads(model: TinyTransformer, heads: dict[int, list[int]]):
+def ablate_heads(model: TinyTransformer, heads: dict[int, list[int]]) -> Iterator[TinyTransformer]:
     """Zero-ablate heads: ``{layer: [head, ...]}``; their output is removed before ``o_proj``."""
     hooks = []
     for layer, hs in heads.items():
-        attn = model.blocks[layer].attn
+        attn = _attention_modules(model)[layer]
 
         def pre_hook(module, args, hs=tuple(hs), attn=attn):
             z = args[0].clone()

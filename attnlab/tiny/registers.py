@@ -16,6 +16,7 @@ target goes, the norms of the token states, and how clean the letters' attention
 from __future__ import annotations
 
 import string
+from typing import TypedDict
 
 import pandas as pd
 import torch
@@ -30,7 +31,13 @@ LETTERS = list(string.ascii_lowercase[:8] + string.ascii_uppercase[:8])
 BACKGROUND = "."
 IGNORE = -100
 ROW_LEN, P_BACKGROUND = 24, 0.5
-DEFAULTS = dict(steps=1000, batch=64, lr=1e-3)
+class Defaults(TypedDict):
+    steps: int
+    batch: int
+    lr: float
+
+
+DEFAULTS = Defaults(steps=1000, batch=64, lr=1e-3)
 
 
 def vocab(n_registers: int) -> list[str]:

@@ -1,16 +1,25 @@
 """AblationLab: switch heads off and watch the next-token prediction and per-token loss change, live.
 
 >>> import attnlab
->>> model = attnlab.load("smollm2")                                          # doctest: +SKIP
->>> lab = attnlab.AblationLab(model, text="The cat sat on the mat. The cat")  # doctest: +SKIP
->>> lab                        # click heads to ablate them; shift-click opens a head's pattern  # doctest: +SKIP
->>> lab.ablate = [(17, 3), (18, 6)]; lab.loss_after                           # doctest: +SKIP
->>> print(lab.code)            # the same run as Python                       # doctest: +SKIP
+>>> model = attnlab.load("tiny-induction")
+>>> lab = attnlab.AblationLab(model, text="P Q A B X Y S T A")
+>>> lab                        # in a notebook: click heads to ablate them; shift-click opens a head's pattern
+<attnlab.views.ablation_lab.AblationLab object at ...>
+>>> lab.top_after[0]["token"]
+'B'
+>>> lab.ablate = [(0, 0)]; lab.wait()                # the previous-token head off
+True
+>>> lab.top_after[0]["token"], round(lab.loss_before, 2), round(lab.loss_after, 2)
+('P', 4.13, 4.12)
+>>> print(lab.code)            # the same run as Python
+text = 'P Q A B X Y S T A'
+t = model.run(text, ablate=[(0, 0)], how="zero")
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import torch
 import traitlets
@@ -20,6 +29,9 @@ from .base import STATIC
 from .head_grid import HeadGrid
 from .pattern import PatternView, choice
 from .traits import Float16Array
+
+if TYPE_CHECKING:
+    from ..runner import Trace
 
 
 def python_code(text: str, ablate, how: str) -> str:
@@ -58,8 +70,8 @@ class AblationLab(HeadGrid):
     top_k = traitlets.Any(5).tag(sync=True)
     code = traitlets.Unicode("").tag(sync=True)
     note = traitlets.Unicode("").tag(sync=True)
-    top_before = traitlets.List().tag(sync=True)   # [{"token", "p", "p_other"}]: top_k rows, small
-    top_after = traitlets.List().tag(sync=True)
+    top_before: traitlets.List[dict] = traitlets.List().tag(sync=True)   # [{"token", "p", "p_other"}]: top_k rows
+    top_after: traitlets.List[dict] = traitlets.List().tag(sync=True)
     loss_before = traitlets.Float(None, allow_none=True).tag(sync=True)
     loss_after = traitlets.Float(None, allow_none=True).tag(sync=True)
     token_loss_before = Float16Array(ndim=1)
@@ -69,7 +81,8 @@ class AblationLab(HeadGrid):
     _cache_ids = None    # the prompt whose recent ablated traces _cache holds, (ablate, how) -> trace
 
     def __init__(self, source, text: str | None = None, scores=None, **options):
-        self._cache, self._cache_lock = OrderedDict(), threading.Lock()
+        self._cache: OrderedDict[tuple, Trace] = OrderedDict()
+        self._cache_lock = threading.Lock()
         super().__init__(source, text, scores, **options)
 
     @traitlets.validate("how")

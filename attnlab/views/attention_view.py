@@ -1,10 +1,14 @@
 """AttentionView: one head's query x key pattern, as a heatmap or as bertviz-style lines.
 
->>> import attnlab
->>> model = attnlab.load("smollm2")                                          # doctest: +SKIP
->>> view = attnlab.AttentionView(model, text="The cat sat on the mat. The cat", layer=18, head=6)  # doctest: +SKIP
->>> view                      # hover a cell or a token; pick layer/head; type a sentence   # doctest: +SKIP
->>> view.save("l18h6.png")    # the same picture, drawn in Python                            # doctest: +SKIP
+>>> import attnlab, tempfile
+>>> model = attnlab.load("tiny-induction")
+>>> view = attnlab.AttentionView(model, text="P Q A B X Y S T A", layer=1, head=0)
+>>> view                      # in a notebook: hover a cell or a token; pick layer/head; type a sentence
+<attnlab.views.attention_view.AttentionView object at ...>
+>>> view.pattern.shape, view.tokens[int(view.pattern[-1].argmax())]    # the last A looks at B
+((10, 10), 'B')
+>>> view.save(f"{tempfile.mkdtemp()}/l1h0.png").suffix     # the same picture, drawn in Python
+'.png'
 """
 from __future__ import annotations
 

@@ -1,12 +1,16 @@
 """HeadGrid: every layer x head as a thumbnail of its pattern, coloured or sorted by a score you pass.
 
 >>> import attnlab
->>> model = attnlab.load("smollm2")                                        # doctest: +SKIP
->>> grid = attnlab.HeadGrid(model, text="The cat sat on the mat. The cat", scores=census)  # doctest: +SKIP
->>> grid          # click a head to open it below; shift-click toggles its ablation        # doctest: +SKIP
->>> grid.ablate   # the heads toggled off in the browser, e.g. [(17, 3), (18, 6)]          # doctest: +SKIP
+>>> model = attnlab.load("tiny-induction")
+>>> grid = attnlab.HeadGrid(model, text="P Q A B X Y S T A", scores=attnlab.scores.induction(model))
+>>> grid          # in a notebook: click a head to open it below; shift-click toggles its ablation
+<attnlab.views.head_grid.HeadGrid object at ...>
+>>> grid.ablate   # the heads toggled off in the browser
+[]
 """
 from __future__ import annotations
+
+from typing import ClassVar
 
 import numpy as np
 import traitlets
@@ -47,7 +51,8 @@ class HeadGrid(PatternView):
     """
 
     _esm = STATIC / "head_grid.js"
-    _options = ("layer", "head", "mode", "color_scale", "scores", "score_name", "order", "ablate", "click_action")
+    _options: ClassVar[tuple[str, ...]] = ("layer", "head", "mode", "color_scale", "scores", "score_name", "order",
+                                           "ablate", "click_action")
 
     thumbs = UnitUint8Array(ndim=4)
     scores = Float16Array(ndim=2)

@@ -4,9 +4,11 @@ Attention sinks stand out as a bright column (most heads park their attention on
 first), and the same tokens carry huge residual-stream norms in the middle layers.
 
 >>> import attnlab
->>> sinks = attnlab.SinkView(attnlab.load("smollm2"), text="Every morning the baker opens the shop.")  # doctest: +SKIP
->>> sinks.mass[18, 8].argmax()      # where head L18H8 puts its attention                    # doctest: +SKIP
-0
+>>> sinks = attnlab.SinkView(attnlab.load("tiny-registers-0"), text="ab..A..c")
+>>> sinks.mass.shape                               # [layers, heads, key tokens]
+(2, 2, 9)
+>>> sinks.tokens[int(sinks.mass[0, 1].argmax())]   # where head L0H1 puts most of its attention
+'<cls>'
 """
 from __future__ import annotations
 

@@ -1,6 +1,11 @@
 """What a view runs on: a model (and a text), or a trace that was already computed.
 
->>> model, trace, text = resolve(attnlab.load("smollm2"), "The cat sat")   # doctest: +SKIP
+>>> import attnlab
+>>> model, trace, text = resolve(attnlab.load("tiny-induction"), "P Q A B")
+>>> model.name, trace, text
+('tiny-induction', None, 'P Q A B')
+>>> resolve(model.run("P Q A B"), None)[2]        # a trace brings its own text
+'<bos>PQAB'
 """
 from __future__ import annotations
 
