@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/runner_bench.py [--quick]
 
 Prints: load time of SmolLM2 (first load in a process, from the safetensors cache), forward latency at
-32/128/512 tokens of ``model.run`` (which records queries, keys, head outputs and residuals and computes
-per-token losses) next to a plain transformers forward of the same weights (SDPA, ``model(ids).logits``),
+32/128/512/2048 tokens (``--full``: also 4096) of ``model.run`` (which records queries, keys, head outputs
+and residuals and computes per-token losses) next to a plain transformers forward of the same weights (SDPA, ``model(ids).logits``),
 interleaved round-robin with medians, and the peak memory of viewing one head of a 4096-token prompt.
 """
 from __future__ import annotations
@@ -32,6 +32,7 @@ def peak_mib() -> float:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer rounds")
+    ap.add_argument("--full", action="store_true", help="also 4096 tokens (slow)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     from transformers import AutoModelForCausalLM
@@ -50,7 +51,9 @@ def main():
           f"plain transformers model only: {plain_load_s:.2f} s")
 
     g = torch.Generator().manual_seed(0)
-    rounds = {32: 11, 128: 9, 512: 7}
+    rounds = {32: 11, 128: 9, 512: 7, 2048: 3}
+    if args.full:
+        rounds[4096] = 3
     if args.quick:
         rounds = {n: 3 for n in rounds}
     print(f"\n{'tokens':>6} {'plain ms':>9} {'attnlab ms':>11} {'ratio':>6}")
