@@ -5,7 +5,8 @@
 Prints: load time of SmolLM2 (first load in a process, from the safetensors cache), forward latency at
 32/128/512/2048 tokens (``--full``: also 4096) of ``model.run`` (which records queries, keys, head outputs
 and residuals and computes per-token losses) next to a plain transformers forward of the same weights
-(SDPA, ``model(ids).logits``), interleaved round-robin with medians, and the peak memory of viewing one head of a 4096-token prompt.
+(SDPA, ``model(ids).logits``), interleaved round-robin with medians, and the peak memory of viewing one
+head of a 4096-token prompt.
 """
 from __future__ import annotations
 
