@@ -99,7 +99,7 @@ def shipped(request):
 
 def test_checkpoint_reproduces_recorded_metrics(shipped):
     name, model, tok, meta = shipped
-    assert not model.training and meta["config"] == model.config.to_dict()
+    assert not model.training and TinyConfig.from_dict(meta["config"]) == model.config
     recomputed = metrics(name, model, tok, load_history(name) if name == "tiny-induction" else None)
     assert close(meta["metrics"], recomputed)
 
@@ -122,10 +122,14 @@ def test_induction_checkpoint():
 def test_parity_checkpoints():
     cot = load_tiny("tiny-parity-cot")[2]["metrics"]
     direct = load_tiny("tiny-parity-direct")[2]["metrics"]
-    assert cot["test_acc"] >= 0.99 and min(cot["test_acc_by_length"].values()) > 0.98
-    # without the chain of thought: near chance on unseen strings (right on some short ones)
-    assert direct["test_acc"] < 0.6 and direct["test_acc_by_length"]["12"] < 0.55
-    assert cot["test_acc_colon_head_ablated"] < 0.6  # layer 0's ":" head is needed
+    # the layer-1 head points at x_t in most tape steps, and the layer-0 head at ":" (not the 80% the paper's
+    # account would give: see the seed table in the json and lesson 10)
+    assert cot["iteration_argmax"] > 0.6 and cot["iteration_peaky"] > 0.6 and cot["colon_argmax"] > 0.6
+    assert cot["iteration_argmax_layer0"] < 0.3  # the pointer is in layer 1, not layer 0
+    # either head off: the final answer is a coin flip
+    assert max(cot["test_acc_iteration_head_ablated"], cot["test_acc_colon_head_ablated"]) < 0.55
+    # without the chain of thought: chance on unseen strings
+    assert direct["test_acc"] < 0.55 < cot["test_acc"]
 
 
 def test_register_checkpoints():
@@ -190,7 +194,7 @@ def test_public_train_and_measure():
                                                   ["metrics"].items() if k != "phase_change_step"})
     parity = attnlab.load("tiny-parity-cot")
     with pytest.raises(AttnlabError,
-                       match=r"cannot read '01x': unknown symbols \['x'\]; this tiny model knows: <bos> 0 1 :$"):
+                       match=r"cannot read '01x': unknown symbols \['x'\]; this tiny model knows: <bos> 0 1 : <eos>$"):
         parity.run("01x")
     t = shipped.run("P Q A B X Y S T A")
     assert t.prob("B") == pytest.approx(dict(t.top_next(3))["B"]) and t.top_next(1)[0][0] == "B"
@@ -210,3 +214,55 @@ def test_public_train_and_measure():
 
 def tok_id(model, symbol):
     return model.tokenizer.encode(symbol, add_special=False)[0]
+
+
+# --- the iteration-head recipe ------------------------------------------------------------------
+
+def test_pal_block_is_the_authors_form():
+    torch.manual_seed(0)
+    cfg = TinyConfig(["<bos>", "A", "B"], 1, 1, 8, 16, 6, True, bias=False, block="pal")
+    m = TinyTransformer(cfg)
+    ids = torch.tensor([[0, 1, 2, 1]])
+    block = m.blocks[0]
+    x = m.embed(ids) + m.pos_embed(torch.arange(4))
+    mask = torch.ones(4, 4, dtype=torch.bool).tril()[None, None]
+    h = block.ln1(x)
+    h = h + block.attn(h, mask)
+    want = h + block.mlp(block.ln2(h))
+    assert torch.allclose(m.residual_stream(ids)[1], want)
+    assert all(mod.bias is None for mod in m.modules() if isinstance(mod, (torch.nn.Linear, torch.nn.LayerNorm)))
+
+
+def test_unknown_block_form_is_refused():
+    with pytest.raises(AttnlabError, match="pal"):
+        TinyConfig(["<bos>"], 1, 1, 8, 0, 4, True, block="post_ln")
+
+
+def test_reset_draws_only_the_named_parameters_afresh():
+    from attnlab.tiny import parity
+    start, _, _ = parity.train_parity(steps=2, max_train_len=5, progress=False)
+    again, _, hist = parity.train_parity(steps=1, lr=0.0, start_from=start, reset=("blocks.1.attn",),
+                                         progress=False)
+    before, after = dict(start.named_parameters()), dict(again.named_parameters())
+    for name, p in after.items():
+        same = torch.equal(p, before[name])
+        assert same != name.startswith("blocks.1.attn"), name
+    assert parity.longest_trained(again) == 5
+
+
+def test_train_checks_start_from_and_reset():
+    import attnlab
+    cot = attnlab.load("tiny-parity-cot")
+    with pytest.raises(AttnlabError, match="parity models only"):
+        attnlab.tiny.train("tiny-induction", steps=1, start_from=cot)
+    with pytest.raises(AttnlabError, match="names no parameter"):
+        attnlab.tiny.train("tiny-parity-cot", steps=1, start_from=cot, reset=("blocks.7",))
+    with pytest.raises(AttnlabError, match="pass the model"):
+        attnlab.tiny.train("tiny-parity-cot", steps=1, reset=("blocks.1.attn",))
+
+
+def test_position_probe_reads_the_step_only_after_layer_0():
+    import attnlab
+    probe = attnlab.tiny.position_probe(attnlab.load("tiny-parity-cot"))
+    assert list(probe.index) == ["embedding", "attention", "mlp"]
+    assert probe.loc["mlp", "exact"] > probe.loc["embedding", "exact"]

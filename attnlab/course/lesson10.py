@@ -26,7 +26,7 @@ def cot_text(x: str) -> str:
     return f"{x}:{running_parity(x)}"
 
 
-def random_inputs(per_length: int = 100, lengths=range(6, 13), seed: int = 0) -> list[str]:
+def random_inputs(per_length: int = 50, lengths=range(4, 17), seed: int = 0) -> list[str]:
     """``per_length`` random bit strings of each length in ``lengths`` (reproducible from ``seed``).
 
     They are drawn at random, so most of them are strings the models were trained on: use them to study
@@ -55,92 +55,84 @@ def _accuracy(name: str) -> dict:
 def solve_10_1():
     import attnlab
     direct = attnlab.load("tiny-parity-direct")
-    answer = attnlab.tiny.parity_accuracy(direct, lengths=[12])[12]
+    answer = attnlab.tiny.parity_accuracy(direct, lengths=[16])[16]
     return answer
 
 
-@exercise("10.1", "the direct model on the longest strings", wrong=0.5, solution=solve_10_1,
+@exercise("10.1", "the direct model on the longest strings", wrong=1.0, solution=solve_10_1,
           expects='an accuracy between 0 and 1 (a float)',
           hints=("`attnlab.tiny.parity_accuracy(model)` returns a dict: the pooled accuracy under \"all\" and one "
                  "entry per length.",
-                 "Load the direct model, `attnlab.load(\"tiny-parity-direct\")`, and read the entry for length 12 "
-                 "(the key is the int 12)."))
+                 "Load the direct model, `attnlab.load(\"tiny-parity-direct\")`, and read the entry for length 16 "
+                 "(the key is the int 16)."))
 def _(answer):
     acc, cot = _accuracy("tiny-parity-direct"), _accuracy("tiny-parity-cot")
-    want = acc[12]
+    want = acc[16]
     if not _is_number(answer):
         return False, "answer with the accuracy, a float between 0 and 1."
     close = lambda x: abs(float(answer) - x) < 0.002  # noqa: E731
     if close(want):
-        return True, (f"on held-out strings of 12 bits the direct model is right {want:.1%} of the time (chance is "
-                      f"50%); the chain-of-thought model: {cot[12]:.1%}. Its best length is the shortest, 6 bits: "
-                      f"{acc[6]:.1%}.")
+        best = max((n for n in acc if n != "all"), key=lambda n: acc[n])
+        return True, (f"on held-out strings of 16 bits the direct model is right {want:.1%} of the time (chance is "
+                      f"50%); the chain-of-thought model: {cot[16]:.1%}. The direct model's best length is {best} "
+                      f"bits: {acc[best]:.1%}.")
     if answer > 1 and abs(float(answer) / 100 - want) < 0.002:
         return False, "answer as a fraction between 0 and 1, not a percentage."
     if close(acc["all"]):
-        return False, "that is the accuracy pooled over all lengths (\"all\"); the question asks for length 12 only."
-    if close(cot[12]):
+        return False, "that is the accuracy pooled over all lengths (\"all\"); the question asks for length 16 only."
+    if close(cot[16]):
         return False, "that is the chain-of-thought model; load `tiny-parity-direct`."
     for n, a in acc.items():
         if n != "all" and close(a):
-            return False, f"that is the direct model's accuracy on strings of length {n}; read the entry for 12."
-    return False, f"{float(answer):.3f} is off; read `parity_accuracy(direct)[12]`."
+            return False, f"that is the direct model's accuracy on strings of length {n}; read the entry for 16."
+    return False, f"{float(answer):.3f} is off; read `parity_accuracy(direct)[16]`."
 
 
 # -- 10.2 -----------------------------------------------------------------------------------------
 @cache
-def _colon_weights(x: str) -> dict:
-    """{(layer, head): mean attention on ":" over the queries whose next token is a tape bit s_t}."""
+def _weights_on_x(x: str) -> dict:
+    """{layer: mean attention on x_t over the queries whose next token is a tape bit s_t}."""
     model = _load()
     t = model.run(cot_text(x))
     n = len(x)
-    return {(layer, head): float(t.pattern(layer, head)[n + 1:2 * n + 1, n + 1].mean())
-            for layer in range(model.n_layers) for head in range(model.n_heads)}
+    rows = np.arange(n + 1, 2 * n + 1)
+    return {layer: float(t.pattern(layer, 0)[rows, rows - n].mean()) for layer in range(model.n_layers)}
 
 
 def solve_10_2():
+    import numpy as np
+
     import attnlab
     from attnlab.course.lesson10 import EXERCISE_X, cot_text
     cot = attnlab.load("tiny-parity-cot")
     n = len(EXERCISE_X)
-    t = cot.run(cot_text(EXERCISE_X))
-    on_colon = {}
-    for layer in range(cot.n_layers):
-        for head in range(cot.n_heads):
-            rows = t.pattern(layer, head)[n + 1:2 * n + 1]   # queries ":" and s_1 .. s_{n-1}: their next token is s_t
-            on_colon[(layer, head)] = rows[:, n + 1].mean()  # the colon sits at position n + 1
-    answer = max(on_colon, key=on_colon.get)
+    pattern = cot.run(cot_text(EXERCISE_X)).pattern(1, 0)   # the layer-1 head [query, key]
+    queries = np.arange(n + 1, 2 * n + 1)                    # ":" and s_1 .. s_{n-1}: their next token is s_t
+    answer = float(pattern[queries, queries - n].mean())     # x_t sits at position t = query - n
     return answer
 
 
-@exercise("10.2", "which head looks at the colon", wrong=(0, 0), solution=solve_10_2,
-          expects='a (layer, head) pair of ints',
-          hints=("The queries whose next token is s_t are positions n+1 (\":\") to 2n: the rows `[n + 1:2 * n + 1]` of "
-                 "`t.pattern(layer, head)`, with n = len(EXERCISE_X). The colon is the column n + 1 (`<bos>` is 0).",
-                 "Loop over the four (layer, head) pairs, average `rows[:, n + 1]` for each, and answer the pair with "
-                 "the largest mean."))
+@exercise("10.2", "how much the iteration head puts on x_t", wrong=0.0, solution=solve_10_2,
+          expects='a mean attention weight between 0 and 1 (a float)',
+          hints=("With n = len(EXERCISE_X), the queries whose next token is s_t are the positions n+1 (\":\") to 2n; "
+                 "the query at p predicts s_t with t = p - n, and x_t sits at position t (`<bos>` is 0).",
+                 "`P = cot.run(cot_text(EXERCISE_X)).pattern(1, 0)`; `q = np.arange(n + 1, 2 * n + 1)`; "
+                 "`P[q, q - n].mean()`."))
 def _(answer):
-    weights = _colon_weights(EXERCISE_X)
-    ranked = sorted(weights, key=weights.get, reverse=True)
-    want = ranked[0]
-    table = ", ".join(f"L{l}H{h} {w:.0%}" for (l, h), w in sorted(weights.items()))
-    if _is_number(answer) or isinstance(answer, bool):
-        return False, ("answer with a head, a pair (layer, head), not a single number (a position or a weight).")
-    if not isinstance(answer, (tuple, list)) or len(answer) != 2 or not all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in answer):
-        return False, "answer with a pair of ints, (layer, head), like (1, 0)."
-    answer = tuple(int(v) for v in answer)
-    if answer == want:
-        return True, (f"mean weight on the colon from the tape steps: {table}. Head L{want[0]}H{want[1]} is the colon "
-                      "head: in layer 0, where the hypothesis expects it, but even it puts only a modest share of its "
-                      "attention on the colon, averaged over the steps.")
-    if answer not in weights:
-        return False, (f"the model has {_load().n_layers} layers and {_load().n_heads} heads per layer, counted "
-                       "from 0: (layer, head) with both 0 or 1.")
-    if answer[::-1] == want:
-        return False, "you have the pair the wrong way round: (layer, head)."
-    return False, (f"head L{answer[0]}H{answer[1]} puts {weights[answer]:.0%} on the colon on average; another head "
-                   "puts more. Check that you read the column n + 1 (the colon) of the rows n + 1 to 2n.")
+    weights = _weights_on_x(EXERCISE_X)
+    want = weights[1]
+    if not _is_number(answer):
+        return False, "answer with one number: the mean weight the layer-1 head puts on x_t."
+    a = float(answer)
+    if abs(a - want) < 1e-3:
+        return True, (f"the layer-1 head puts {want:.1%} of its attention on x_t, on average over the "
+                      f"{len(EXERCISE_X)} tape steps (the layer-0 head: {weights[0]:.1%}).")
+    if abs(a - weights[0]) < 1e-3:
+        return False, "that is the layer-0 head; the iteration head is in layer 1: `pattern(1, 0)`."
+    if 1 < a <= 100 and abs(a / 100 - want) < 1e-3:
+        return False, "answer as a fraction between 0 and 1, not a percentage."
+    return False, (f"{a:.3f} is off. Check the offsets: the query at position p = n + t reads x_t at position t, so "
+                   "the key is the query position minus n.")
 
 
 # -- 10.3 -----------------------------------------------------------------------------------------
@@ -173,8 +165,8 @@ def _(answer):
     x, tape = m.groups()
     if x in (EXAMPLE, EXERCISE_X):
         return False, "that input is one of the lesson's: pick bits of your own."
-    if not 6 <= len(x) <= 12:
-        return False, f"use an input of 6 to 12 bits (the lengths the model was tested on), not {len(x)}."
+    if not 4 <= len(x) <= 16:
+        return False, f"use an input of 4 to 16 bits (the lengths the model was trained and tested on), not {len(x)}."
     wrote, right = _writes(x), running_parity(x)
     if len(tape) != len(x):
         return False, f"the tape has one bit per input bit: {len(x)} bits after \":\", not {len(tape)}."
@@ -202,10 +194,6 @@ def _first_bit(heads: tuple) -> float:
     return float(np.mean(right))
 
 
-def _layer(layer: int) -> tuple:
-    return tuple((layer, h) for h in range(_load().n_heads))
-
-
 @cache
 def _all_steps(heads: tuple) -> float:
     """Teacher-forced accuracy over every tape step of ``random_inputs()`` with ``heads`` ablated."""
@@ -225,47 +213,41 @@ def solve_10_4():
     cot = attnlab.load("tiny-parity-cot")
 
     def first_bit_accuracy(layer):
-        heads = [(layer, h) for h in range(cot.n_heads)]       # both heads of the layer
-        right = [cot.generate(x + ":", max_new_tokens=1, ablate=heads).tokens[-1] == x[0] for x in random_inputs()]
+        right = [cot.generate(x + ":", max_new_tokens=1, ablate=[(layer, 0)]).tokens[-1] == x[0]
+                 for x in random_inputs()]
         return float(np.mean(right))
 
     answer = (first_bit_accuracy(1), first_bit_accuracy(0))
     return answer
 
 
-@exercise("10.4", "the first step without one layer", wrong=(0.5, 0.5), solution=solve_10_4,
-          expects='a pair of accuracies (layer 1 ablated, layer 0 ablated)',
+@exercise("10.4", "the first step without one head", wrong=(0.5, 0.5), solution=solve_10_4,
+          expects='a pair of accuracies (layer-1 head ablated, layer-0 head ablated)',
           hints=("The first tape bit is s_1 = x_1 (the parity of one bit is the bit). "
-                 "`cot.generate(x + \":\", max_new_tokens=1, ablate=[(1, 0), (1, 1)])` writes it with both layer-1 "
-                 "heads off; its last token is the bit written.",
-                 "Count the strings of `random_inputs()` where that bit equals `x[0]`, once with "
-                 "`ablate=[(1, 0), (1, 1)]` and once with `ablate=[(0, 0), (0, 1)]`; answer the pair "
-                 "(layer 1 off, layer 0 off)."))
+                 "`cot.generate(x + \":\", max_new_tokens=1, ablate=[(1, 0)])` writes it with the layer-1 head "
+                 "off; its last token is the bit written.",
+                 "Count the strings of `random_inputs()` where that bit equals `x[0]`, once with `ablate=[(1, 0)]` "
+                 "and once with `ablate=[(0, 0)]`; answer the pair (layer 1 off, layer 0 off)."))
 def _(answer):
-    l1, l0 = _first_bit(_layer(1)), _first_bit(_layer(0))
+    l1, l0 = _first_bit(((1, 0),)), _first_bit(((0, 0),))
     if _is_number(answer):
-        return False, "answer with a pair: (accuracy with layer 1 ablated, accuracy with layer 0 ablated)."
+        return False, "answer with a pair: (accuracy with the layer-1 head ablated, with the layer-0 head ablated)."
     if not isinstance(answer, (tuple, list)) or len(answer) != 2 or not all(_is_number(a) for a in answer):
         return False, "answer with a pair of two floats: (layer 1 ablated, layer 0 ablated)."
     a, b = (float(v) for v in answer)
     close = lambda x, y: abs(x - y) < 0.01  # noqa: E731
     if close(a, l1) and close(b, l0):
-        singles = ", ".join(f"L0H{h} alone {_first_bit(((0, h),)):.1%}" for h in range(_load().n_heads))
-        return True, (f"with layer 1 off the model still writes s_1 right {l1:.1%} of the time; with layer 0 off, "
-                      f"{l0:.1%} (chance is 50%). At \":\" no pointer is needed: x_1 is always at position 1, and "
-                      f"a layer-0 head reads it directly (layer 0 off one head at a time: {singles}). Over all "
-                      f"steps, ablating layer 1 leaves {_all_steps(_layer(1)):.1%} of the tape bits right: layer 1 "
-                      "matters from step 2 on.")
-    if close(a, l0) and close(b, l1):
+        return True, (f"the first bit is right {l1:.1%} of the time with the layer-1 head off and {l0:.1%} with the "
+                      f"layer-0 head off (chance is 50%). Over all tape steps, teacher-forced, the layer-1 head off "
+                      f"leaves {_all_steps(((1, 0),)):.1%} of the bits right and the layer-0 head off "
+                      f"{_all_steps(((0, 0),)):.1%}. Compare the first step with the rest: does the model need the "
+                      "pointer to find x_1, which is always at position 1?")
+    if close(a, l0) and close(b, l1) and not close(l0, l1):
         return False, "you have the two the wrong way round: layer 1 ablated first, then layer 0."
-    if close(a, _all_steps(_layer(1))) or close(b, _all_steps(_layer(0))):
+    if close(a, _all_steps(((1, 0),))) or close(b, _all_steps(((0, 0),))):
         return False, ("those look like accuracies over every tape step; the question asks about the first tape bit "
                        "s_1 only (one generated token after \":\").")
-    for h in range(_load().n_heads):
-        if close(a, _first_bit(((1, h),))) and close(b, _first_bit(((0, h),))):
-            return False, (f"that looks like head {h} of each layer ablated alone; switch off both heads of the layer, "
-                           "`ablate=[(layer, 0), (layer, 1)]`.")
-    if close(a, 1.0) and not close(l1, 1.0) or close(b, 1.0):
-        return False, "one of your numbers is the intact model's accuracy: pass the heads to `ablate`."
-    return False, (f"({a:.3f}, {b:.3f}) is off. For each string, generate one token after \":\" with both heads of "
-                   "the layer ablated and compare it with x[0].")
+    if close(a, 1.0) and not close(l1, 1.0) or close(b, 1.0) and not close(l0, 1.0):
+        return False, "one of your numbers is the intact model's accuracy: pass the head to `ablate`."
+    return False, (f"({a:.3f}, {b:.3f}) is off. For each string, generate one token after \":\" with the head "
+                   "ablated and compare it with x[0].")

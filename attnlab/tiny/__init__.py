@@ -21,6 +21,7 @@ from .api import (
     measure,
     parity_accuracy,
     phase_change_step,
+    position_probe,
     recorded_metrics,
     register_stats,
     train,
@@ -32,4 +33,4 @@ from .tokenizer import TinyTokenizer
 register_zoo("tiny-", TINY_MODELS, lambda name: load_tiny(name, device="cpu")[:2])
 
 __all__ = ["MODELS", "TinyConfig", "TinyTokenizer", "TinyTransformer", "history", "iteration_stats", "measure",
-           "parity_accuracy", "phase_change_step", "recorded_metrics", "register_stats", "train"]
+           "parity_accuracy", "phase_change_step", "position_probe", "recorded_metrics", "register_stats", "train"]

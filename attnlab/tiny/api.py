@@ -23,6 +23,7 @@ from ..errors import AttnlabError
 from . import induction, parity, registers
 from .checkpoints import CHECKPOINT_DIR, TINY_MODELS, load_history, metrics
 from .induction import phase_change_step
+from .probe import ablate_heads
 from .training import pick_device
 
 MODELS = TINY_MODELS
@@ -31,8 +32,10 @@ MODELS = TINY_MODELS
 # name -> (training function, keyword arguments of the lesson-sized run, about a minute on a 2-core CPU)
 _LESSON_RUNS: dict[str, tuple[Callable[..., tuple[Any, Any, pd.DataFrame]], dict[str, Any]]] = {
     "tiny-induction": (induction.train_induction, dict(steps=600)),
-    "tiny-parity-cot": (parity.train_parity, dict(cot=True, steps=parity.DEFAULTS["steps"])),
-    "tiny-parity-direct": (parity.train_parity, dict(cot=False, steps=parity.DEFAULTS["steps"])),
+    "tiny-parity-cot": (parity.train_parity, dict(cot=True, steps=parity.DEFAULTS["steps"], eval_every=50,
+                                                  eval_strings=128)),
+    "tiny-parity-direct": (parity.train_parity, dict(cot=False, steps=parity.DEFAULTS["steps"], eval_every=50,
+                                                     eval_strings=128)),
     "tiny-registers-0": (registers.train_registers, dict(n_registers=0, steps=registers.DEFAULTS["steps"])),
     "tiny-registers-8": (registers.train_registers, dict(n_registers=8, steps=registers.DEFAULTS["steps"])),
 }
@@ -44,7 +47,8 @@ def _check_name(name) -> str:
     return name
 
 
-def train(name: str, *, steps: int | None = None, seed: int = 0, device=None, progress: bool = True):
+def train(name: str, *, steps: int | None = None, seed: int = 0, device=None, progress: bool = True,
+          start_from=None, reset: tuple[str, ...] = ()):
     """Train the tiny model ``name`` from scratch; returns ``(model, history)``.
 
     ``model`` is an :class:`attnlab.Model` (every view, score and ablation works on it); ``history``
@@ -52,6 +56,10 @@ def train(name: str, *, steps: int | None = None, seed: int = 0, device=None, pr
     ``attnlab.tiny.history(name)``). ``steps`` defaults to a lesson-sized run (about a minute on a
     2-core CPU); the shipped checkpoints were trained longer (``recorded_metrics(name)["training"]``).
     Same seed, same machine: same weights.
+
+    ``start_from`` (parity models only): go on training a copy of that model instead, with the
+    parameters named by ``reset`` (prefixes such as ``"blocks.1.attn"``) drawn afresh, to watch a
+    removed part grow back in a short run.
 
     >>> import attnlab
     >>> model, history = attnlab.tiny.train("tiny-induction", steps=20, progress=False)
@@ -73,6 +81,21 @@ def train(name: str, *, steps: int | None = None, seed: int = 0, device=None, pr
         if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
             raise AttnlabError(f"steps must be a positive int, got {steps!r}")
         kwargs = {**kwargs, "steps": steps}
+    if start_from is not None or reset:
+        if not name.startswith("tiny-parity"):
+            raise AttnlabError(f"start_from and reset work for the parity models only, not {name}")
+        if start_from is None:
+            raise AttnlabError("reset names parameters of start_from: pass the model to start from as well")
+        start, task = _module(start_from)
+        if task != name:
+            raise AttnlabError(f"start_from is a {task} model; train({task!r}, start_from=...) continues it")
+        names = [n for n, _ in start.named_parameters()]
+        if isinstance(reset, str):
+            reset = (reset,)
+        unknown = [r for r in reset if not isinstance(r, str) or not any(n.startswith(r) for n in names)]
+        if unknown:
+            raise AttnlabError(f"reset {unknown[0]!r} names no parameter; the parameters are: {', '.join(names)}")
+        kwargs = {**kwargs, "start_from": start, "reset": tuple(reset)}
     module, tok, hist = fn(seed=seed, device=device, progress=progress, **kwargs)
     module.task = name
     return Model(module, tok, f"{name} (trained here, {kwargs['steps']} steps)"), hist
@@ -110,26 +133,44 @@ def measure(model) -> dict:
         return metrics(task, module, model.tokenizer)
 
 
-def parity_accuracy(model, lengths=None) -> dict:
-    """Final-answer accuracy of a parity model on held-out strings: ``{"all": pooled, length: accuracy}``."""
+def parity_accuracy(model, lengths=None, ablate=()) -> dict:
+    """Final-answer accuracy of a parity model on held-out strings: ``{"all": pooled, length: accuracy}``,
+    with the heads ``ablate`` ((layer, head) pairs) switched off while it writes."""
     module, task = _module(model)
     if not task.startswith("tiny-parity"):
         raise AttnlabError(f"parity_accuracy needs a parity model, not {task}")
-    return parity.accuracy(module, task == "tiny-parity-cot", lengths)
+    heads: dict[int, list[int]] = {}
+    from ..runner import Model, check_heads
+    for layer, head in (check_heads(model, ablate) if isinstance(model, Model) else ablate):
+        heads.setdefault(int(layer), []).append(int(head))
+    with ablate_heads(module, heads):
+        return parity.accuracy(module, task == "tiny-parity-cot", lengths)
 
 
-def iteration_stats(model) -> pd.DataFrame:
-    """Per head of a CoT parity model, over held-out strings, at each position whose next token is s_t:
-    how often its attention argmax is the input bit x_t (``iteration``), its mean weight there
-    (``iteration_mass``), and the same for ":" (``colon``, ``colon_mass``)."""
+def iteration_stats(model, lengths=None) -> pd.DataFrame:
+    """Per head of a CoT parity model, over held-out strings (``lengths``: default 4 to the longest
+    trained), at each position whose next token is s_t: how often its attention argmax is the input
+    bit x_t (``iteration``), how often its weight there is above 0.5 (``iteration_peaky``, the
+    authors' peakiness), its mean weight there (``iteration_mass``), and the same for ":"
+    (``colon``, ``colon_peaky``, ``colon_mass``)."""
     module, task = _module(model)
     if task != "tiny-parity-cot":
         raise AttnlabError(
             f"iteration_stats needs tiny-parity-cot (a model that writes a chain of thought), not {task}")
-    stats = parity.head_stats(module)
+    stats = parity.head_stats(module, lengths)
     n_layers, n_heads = stats["iteration"].shape
     return pd.DataFrame([{"layer": l, "head": h, **{k: float(v[l, h]) for k, v in stats.items()}}
                          for l in range(n_layers) for h in range(n_heads)])
+
+
+def position_probe(model, lengths=None) -> pd.DataFrame:
+    """How well a linear probe reads t, the step being processed, from the stream of a CoT parity model
+    at each tape position: entering layer 0, after its attention, after its MLP (one row per site:
+    ``r2`` and ``exact``, the share of held-out positions whose rounded prediction is t)."""
+    module, task = _module(model)
+    if task != "tiny-parity-cot":
+        raise AttnlabError(f"position_probe needs tiny-parity-cot, not {task}")
+    return pd.DataFrame(parity.position_probe(module, lengths)).T.rename_axis("site")
 
 
 def register_stats(model) -> dict:
@@ -142,4 +183,4 @@ def register_stats(model) -> dict:
 
 
 __all__ = ["MODELS", "history", "iteration_stats", "measure", "parity_accuracy", "phase_change_step",
-           "recorded_metrics", "register_stats", "train"]
+           "position_probe", "recorded_metrics", "register_stats", "train"]

@@ -1,6 +1,8 @@
 """A tiny GPT-style transformer that reads like the math, with the attention function swappable.
 
-Each block does ``x = x + attn(ln1(x))`` then ``x = x + mlp(ln2(x))`` (no MLP when ``d_mlp == 0``).
+Each block does ``x = x + attn(ln1(x))`` then ``x = x + mlp(ln2(x))`` (no MLP when ``d_mlp == 0``);
+with ``block="pal"`` it does ``x = ln1(x); x = x + attn(x)`` then ``x = x + mlp(ln2(x))``, the form of
+Cabannes et al.'s iteration-head code (facebookresearch/pal), where each block renormalises the stream.
 Attention goes through ``TinyAttention.attention_fn`` (``None`` = :func:`eager_attention`), the same
 hook point the attnlab runner uses for Hugging Face models, so the runner can record or edit it.
 
@@ -35,6 +37,12 @@ class TinyConfig:
     layer_norm: bool = True
     n_registers: int = 0
     n_labels: int = 0
+    bias: bool = True  # biases in every Linear and LayerNorm
+    block: str = "pre_ln"  # "pre_ln" or "pal" (see the module docstring)
+
+    def __post_init__(self):
+        if self.block not in ("pre_ln", "pal"):
+            raise AttnlabError(f"block must be 'pre_ln' or 'pal', not {self.block!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -74,10 +82,10 @@ class TinyAttention(nn.Module):
         self.is_causal = config.causal
         self.attention_fn = None
         inner = self.n_heads * self.head_dim
-        self.q_proj = nn.Linear(config.d_model, inner)
-        self.k_proj = nn.Linear(config.d_model, inner)
-        self.v_proj = nn.Linear(config.d_model, inner)
-        self.o_proj = nn.Linear(inner, config.d_model)
+        self.q_proj = nn.Linear(config.d_model, inner, bias=config.bias)
+        self.k_proj = nn.Linear(config.d_model, inner, bias=config.bias)
+        self.v_proj = nn.Linear(config.d_model, inner, bias=config.bias)
+        self.o_proj = nn.Linear(inner, config.d_model, bias=config.bias)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         b, T, _ = x.shape
@@ -93,18 +101,24 @@ class Block(nn.Module):
 
     def __init__(self, config: TinyConfig, layer_idx: int):
         super().__init__()
-        norm = (lambda: nn.LayerNorm(config.d_model)) if config.layer_norm else nn.Identity
+        norm = (lambda: nn.LayerNorm(config.d_model, bias=config.bias)) if config.layer_norm else nn.Identity
+        self.pal = config.block == "pal"
         self.ln1 = norm()
         self.attn = TinyAttention(config, layer_idx)
+        self.mlp: nn.Sequential | None = None
         if config.d_mlp > 0:
             self.ln2 = norm()
-            self.mlp = nn.Sequential(nn.Linear(config.d_model, config.d_mlp), nn.GELU(),
-                                     nn.Linear(config.d_mlp, config.d_model))
+            self.mlp = nn.Sequential(nn.Linear(config.d_model, config.d_mlp, bias=config.bias), nn.GELU(),
+                                     nn.Linear(config.d_mlp, config.d_model, bias=config.bias))
         else:
-            self.ln2, self.mlp = nn.Identity(), None
+            self.ln2 = nn.Identity()
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x), mask)
+        if self.pal:
+            x = self.ln1(x)
+            x = x + self.attn(x, mask)
+        else:
+            x = x + self.attn(self.ln1(x), mask)
         if self.mlp is not None:
             x = x + self.mlp(self.ln2(x))
         return x
@@ -117,6 +131,7 @@ class TinyTransformer(nn.Module):
     """
 
     family = "attnlab_tiny"  # how the attnlab runner recognises this architecture
+    task: str | None = None  # the shipped task it was trained for ("tiny-induction", ...), set when loaded or trained
 
     def __init__(self, config: TinyConfig):
         super().__init__()
@@ -124,15 +139,15 @@ class TinyTransformer(nn.Module):
         self.embed = nn.Embedding(len(config.vocab), config.d_model)
         self.pos_embed = nn.Embedding(config.max_len, config.d_model)
         self.blocks = nn.ModuleList(Block(config, i) for i in range(config.n_layers))
-        self.ln_f = nn.LayerNorm(config.d_model) if config.layer_norm else nn.Identity()
-        self.unembed = nn.Linear(config.d_model, config.n_labels or len(config.vocab))
+        self.ln_f = nn.LayerNorm(config.d_model, bias=config.bias) if config.layer_norm else nn.Identity()
+        self.unembed = nn.Linear(config.d_model, config.n_labels or len(config.vocab), bias=config.bias)
         self.apply(self._init)
 
     @staticmethod
     def _init(m: nn.Module) -> None:
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, std=0.02)
-        if isinstance(m, nn.Linear):
+        if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
     def residual_stream(self, ids: torch.Tensor) -> list[torch.Tensor]:
