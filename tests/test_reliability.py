@@ -1,6 +1,7 @@
 """Models stay usable when things go wrong: interrupts, failing edits, threads, rapid toggles, huge requests."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -189,3 +190,22 @@ def test_same_seed_same_tiny_weights_across_processes():
     digests = [subprocess.run([sys.executable, "-c", _TRAIN], capture_output=True, text=True, timeout=600,
                               check=True).stdout.split()[-1] for _ in range(2)]
     assert digests[0] == digests[1] and len(digests[0]) == 64
+
+
+_CENSUS = """
+import hashlib, attnlab
+df = attnlab.census(attnlab.load("tiny-induction"), refresh=True, progress=False)
+print(len(df), hashlib.sha256(df.to_csv(float_format="%.17g").encode()).hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_same_census_table_across_processes(tmp_path):
+    """The census recomputed from scratch (refresh=True, each process with its own cache folder) is identical."""
+    runs = []
+    for i in range(2):
+        env = {**os.environ, "ATTNLAB_HOME": str(tmp_path / f"home{i}")}
+        out = subprocess.run([sys.executable, "-c", _CENSUS], capture_output=True, text=True, timeout=600,
+                             check=True, env=env)
+        runs.append(out.stdout.split()[-2:])
+    assert runs[0] == runs[1] and runs[0][0] == "4" and len(runs[0][1]) == 64
