@@ -26,7 +26,7 @@ from pathlib import Path
 import attnlab
 
 from .errors import AttnlabError
-from .runner import embedded, home
+from .runner import embedded, home, make_folder
 
 MANIFEST = ".attnlab-course.json"
 _SKIP_PARTS = {".ipynb_checkpoints", "__pycache__"}
@@ -81,7 +81,7 @@ def sync_course(src: Path, dst: Path) -> SyncReport:
     a newer version of your edited file is beside it: 00_welcome.new.ipynb
     """
     src, dst = Path(src), Path(dst)
-    _course_folder(dst)
+    make_folder(dst, "the course folder", "choose another folder with --dir")
     manifest_path = dst / MANIFEST
     try:
         shipped = json.loads(manifest_path.read_text())
@@ -104,21 +104,6 @@ def sync_course(src: Path, dst: Path) -> SyncReport:
                 report.beside.append(new)
     manifest_path.write_text(json.dumps(shipped, indent=1, sort_keys=True) + "\n")
     return report
-
-
-def _course_folder(dst: Path) -> None:
-    """Create the learner's folder, or say in one line why it cannot be."""
-    fix = "choose another folder with --dir"
-    try:
-        dst.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise AttnlabError(f"the course folder {str(dst)!r} is a file, not a folder: {fix}.") from None
-    except NotADirectoryError:
-        raise AttnlabError(f"the course folder {str(dst)!r} lies inside a file: {fix}.") from None
-    except OSError as e:
-        raise AttnlabError(f"cannot create the course folder {str(dst)!r} ({e.strerror or e}): {fix}.") from None
-    if not os.access(dst, os.W_OK | os.X_OK):
-        raise AttnlabError(f"the course folder {str(dst)!r} is not writable: {fix}.")
 
 
 def _place(data: bytes, dst: Path, rel: str, shipped: dict[str, str]) -> str:

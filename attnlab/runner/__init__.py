@@ -33,10 +33,10 @@ from .families import Anatomy
 from .interventions import HOW, Add, Block, Patch, compile_pass
 from .load import load, register_zoo
 from .model import Model
-from .paths import home
+from .paths import home, make_folder
 from .trace import Trace
 
 __all__ = ["HOW", "SITES", "Add", "Anatomy", "Block", "Hooks", "LayerRecord", "Model", "Patch", "Trace",
            "available_memory", "check_device", "check_finite", "check_head", "check_heads", "check_layer",
            "check_memory", "check_model", "check_positions", "check_token", "check_unicode", "check_vector",
-           "compile_pass", "embedded", "home", "is_int", "is_number", "load", "register_zoo"]
+           "compile_pass", "embedded", "home", "is_int", "is_number", "load", "make_folder", "register_zoo"]

@@ -23,7 +23,7 @@ def home() -> Path:
     """
     env = os.environ.get("ATTNLAB_HOME")
     path = Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("attnlab"))
-    _make_folder(path, "ATTNLAB_HOME" if env else "the attnlab cache folder")
+    make_folder(path, "ATTNLAB_HOME" if env else "the attnlab cache folder", _FIX)
     return path
 
 
@@ -39,13 +39,15 @@ def wheels_dir() -> Path:
 
 def _sub(name: str) -> Path:
     path = home() / name
-    _make_folder(path, "the attnlab cache folder")
+    make_folder(path, "the attnlab cache folder", _FIX)
     return path
 
 
-def _make_folder(path: Path, what: str) -> None:
-    """Create ``path`` (and its parents) or say in one line why it cannot be, and what to do."""
-    fix = "point ATTNLAB_HOME at a folder you can write to (or unset it)"
+_FIX = "point ATTNLAB_HOME at a folder you can write to (or unset it)"
+
+
+def make_folder(path: Path, what: str, fix: str) -> None:
+    """Create ``path`` (and its parents) or say in one line why it cannot be (naming it ``what``), and ``fix``."""
     try:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
