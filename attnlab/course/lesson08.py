@@ -140,16 +140,7 @@ def _(answer):
 def solve_8_2():
     import attnlab
     model = attnlab.load("smollm2")
-    there_pairs = [
-        ("There is a cat in the garden.", "There are a cat in the garden."),
-        ("There are two cats in the garden.", "There is two cats in the garden."),
-        ("There was a problem with the car.", "There were a problem with the car."),
-        ("There were many people at the party.", "There was many people at the party."),
-        ("There is some milk in the fridge.", "There are some milk in the fridge."),
-        ("There are three books on the shelf.", "There is three books on the shelf."),
-        ("There was one apple left.", "There were one apple left."),
-        ("There were no chairs in the room.", "There was no chairs in the room."),
-    ]
+    from attnlab.course.lesson08 import THERE_PAIRS as there_pairs  # the lesson's eight pairs
 
     def logprob(text):                                   # as in the lesson: start with <|endoftext|>
         return -model.run("<|endoftext|>" + text, record=False).token_losses.sum()
